@@ -130,7 +130,7 @@ def test_company_compensation_seed():
 
 
 def test_unconfirmed_rows_are_marked_for_the_ui():
-    assert UNCONFIRMED == {
+    assert set(UNCONFIRMED) == {
         (REMINDER_FEES, date(2026, 1, 1)),
         (PAYMENT_DEMAND_FEES, date(2026, 1, 1)),
         (LATE_INTEREST_RATES, date(2024, 7, 1)),
