@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from svea_web.accounts import services
+from svea_web.accounts.forms import LoginForm, SwitchClientForm
+from svea_web.extensions import limiter
+
+bp = Blueprint("accounts", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths; anything else goes to the start page."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("main.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data or "", form.password.data or "")
+        except services.LoginRefused as refused:
+            current_app.logger.warning("login refused", extra={"reason": str(refused)})
+            if str(refused) == "locked":
+                flash(_("For mange mislykkede forsøk. Kontoen er låst i 15 minutter."), "error")
+            else:
+                flash(_("Feil e-post eller passord."), "error")
+            return render_template("accounts/login.html", form=form), 401
+        session.clear()
+        login_user(user)
+        session.permanent = True
+        return redirect(_safe_next(form.next.data))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Response:
+    services.log_out_everywhere(current_user._get_current_object())  # type: ignore[attr-defined]
+    logout_user()
+    session.clear()
+    flash(_("Du er logget ut."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/client/switch", methods=["POST"])
+@login_required
+def switch_client() -> Response:
+    form = SwitchClientForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        wanted = int(form.client_id.data or "")
+    except ValueError:
+        abort(400)
+    if not any(m.client_id == wanted for m in g.memberships):
+        abort(404)
+    session["client_id"] = wanted
+    return redirect(url_for("main.index"))

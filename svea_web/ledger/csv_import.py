@@ -1,0 +1,285 @@
+"""Reading a CSV of customers and posts from another system.
+
+One row is one post with its customer's fields; a row without an invoice number only carries the
+customer. Headers may be Norwegian or English. The parser never writes: it returns what it understood
+and every bad row with its line number and reason, so the import can commit all rows or none.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from stdnum.exceptions import ValidationError as StdnumValidationError
+from stdnum.no import fodselsnummer, orgnr
+
+from svea_web.ledger.models import KIND_COMPANY, KIND_PERSON, POST_CREDIT_NOTE, POST_INVOICE
+from svea_web.rules.kid import InvalidKid, validate_kid
+from svea_web.rules.parsing import parse_amount, parse_date
+
+# Header aliases, compared after lower-casing and stripping spaces, dots, dashes and underscores.
+HEADER_ALIASES: dict[str, tuple[str, ...]] = {
+    "customer_no": ("kundenr", "kundenummer", "customerno", "customernumber", "kunde"),
+    "name": ("navn", "kundenavn", "name", "customername"),
+    "kind": ("type", "kundetype", "kind", "customertype"),
+    "org_no": ("orgnr", "organisasjonsnummer", "orgno", "organisationnumber", "organizationnumber"),
+    "national_id": ("fødselsnummer", "fodselsnummer", "fnr", "nationalid"),
+    "address": ("adresse", "address", "gateadresse"),
+    "postcode": ("postnr", "postnummer", "postcode", "zip"),
+    "city": ("poststed", "sted", "city"),
+    "email": ("epost", "email", "mail"),
+    "phone": ("telefon", "tlf", "mobil", "phone"),
+    "invoice_no": ("fakturanr", "fakturanummer", "invoiceno", "invoicenumber", "bilagsnr"),
+    "match_no": ("motpostnr", "motpost", "matchno", "matchnumber"),
+    "kid": ("kid", "kidnr", "kidnummer"),
+    "invoice_date": ("fakturadato", "dato", "invoicedate", "bilagsdato"),
+    "due_date": ("forfallsdato", "forfall", "duedate"),
+    "amount": ("beløp", "belop", "fakturabeløp", "amount", "originalbeløp"),
+    "open_amount": ("restbeløp", "restbelop", "åpentbeløp", "apentbelop", "saldo", "openamount", "remaining"),
+    "text": ("tekst", "beskrivelse", "text", "description"),
+}
+REQUIRED_COLUMNS = ("customer_no", "name")
+PREVIEW_ROWS = 10
+MAX_REPORTED_ERRORS = 1000
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (encoding, no header, missing columns)."""
+
+
+@dataclass
+class RowError:
+    line: int
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "reason": self.reason}
+
+
+@dataclass
+class ParsedImport:
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    total_rows: int = 0
+    preview: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _norm_header(text: str) -> str:
+    return "".join(ch for ch in text.strip().lower() if ch not in " ._-\t")
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 with or without BOM, else Windows-1252 (what Norwegian Excel writes)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise ImportFileError("Filen er verken UTF-8 eller Windows-1252.") from exc
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    return ";" if first_line.count(";") >= first_line.count(",") and ";" in first_line else ","
+
+
+def _map_headers(headers: list[str]) -> dict[str, int]:
+    lookup = {_norm_header(alias): key for key, aliases in HEADER_ALIASES.items() for alias in aliases}
+    lookup.update({_norm_header(key): key for key in HEADER_ALIASES})
+    mapping: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        key = lookup.get(_norm_header(header))
+        if key and key not in mapping:
+            mapping[key] = index
+    missing = [c for c in REQUIRED_COLUMNS if c not in mapping]
+    if missing:
+        raise ImportFileError("Filen mangler kolonnene: " + ", ".join(missing) + ".")
+    has_posts = "invoice_no" in mapping
+    if has_posts:
+        for col in ("due_date", "amount"):
+            if col not in mapping:
+                raise ImportFileError(f"Filen har fakturanummer, men mangler kolonnen {col}.")
+    return mapping
+
+
+def _kind(raw: str, org_no: str | None) -> str:
+    value = raw.strip().lower()
+    if value in ("", "-"):
+        return KIND_COMPANY if org_no else KIND_PERSON
+    if value in ("person", "privat", "privatperson", "p", "forbruker"):
+        return KIND_PERSON
+    if value in ("bedrift", "firma", "company", "foretak", "b", "f", "c", "organisasjon"):
+        return KIND_COMPANY
+    raise ValueError(f"ukjent kundetype «{raw.strip()}» (bruk person eller bedrift)")
+
+
+def _row_iter(text: str) -> tuple[list[str], Iterator[list[str]]]:
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(first_line))
+    try:
+        headers = next(reader)
+    except StopIteration as exc:
+        raise ImportFileError("Filen er tom.") from exc
+    except csv.Error as exc:
+        raise ImportFileError(f"Filen kan ikke leses som CSV: {exc}") from exc
+    return headers, reader
+
+
+def parse_csv(data: bytes, progress: Callable[[int], None] | None = None) -> ParsedImport:
+    """Parse the whole file; ``progress`` is called now and then with the number of rows read."""
+    text = decode(data)
+    headers, reader = _row_iter(text)
+    mapping = _map_headers(headers)
+    result = ParsedImport()
+    seen_invoices: dict[str, int] = {}
+    line = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            line += 1
+            result.errors.append(RowError(line, f"ulesbar linje: {exc}"))
+            break
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        result.total_rows += 1
+        if progress and result.total_rows % 5000 == 0:
+            progress(result.total_rows)
+        try:
+            customer, post = _parse_row(cells, mapping)
+        except ValueError as exc:
+            result.errors.append(RowError(line, str(exc)))
+            continue
+        if post is not None:
+            invoice_no = post["invoice_no"]
+            if invoice_no in seen_invoices:
+                result.errors.append(
+                    RowError(line, f"fakturanr {invoice_no} står også på linje {seen_invoices[invoice_no]}")
+                )
+                continue
+            seen_invoices[invoice_no] = line
+            result.posts.append(post)
+        existing = result.customers.get(customer["customer_no"])
+        if existing is None:
+            result.customers[customer["customer_no"]] = customer
+        else:
+            existing.update({k: v for k, v in customer.items() if v not in (None, "")})
+        if len(result.preview) < PREVIEW_ROWS:
+            result.preview.append({"line": line, **_jsonable(customer), **_jsonable(post or {})})
+    return result
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Decimal | date) else v) for k, v in row.items()}
+
+
+def _cell(cells: list[str], mapping: dict[str, int], key: str) -> str:
+    index = mapping.get(key)
+    if index is None or index >= len(cells):
+        return ""
+    return cells[index].strip()
+
+
+def _parse_row(cells: list[str], mapping: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def get(key: str) -> str:
+        return _cell(cells, mapping, key)
+
+    customer_no = get("customer_no")
+    if not customer_no:
+        raise ValueError("kundenummer mangler")
+    if len(customer_no) > 40:
+        raise ValueError("kundenummer er lengre enn 40 tegn")
+    name = get("name")
+    if not name:
+        raise ValueError("navn mangler")
+    org_no = get("org_no").replace(" ", "") or None
+    if org_no:
+        try:
+            org_no = orgnr.validate(org_no)
+        except StdnumValidationError as exc:
+            raise ValueError(f"ugyldig organisasjonsnummer {org_no}") from exc
+    national_id = get("national_id").replace(" ", "") or None
+    if national_id:
+        try:
+            national_id = fodselsnummer.validate(national_id)
+        except StdnumValidationError as exc:
+            raise ValueError("ugyldig fødselsnummer") from exc
+    email = get("email") or None
+    if email:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"ugyldig e-postadresse {email}") from exc
+    customer = {
+        "customer_no": customer_no,
+        "name": name[:200],
+        "kind": _kind(get("kind"), org_no),
+        "org_no": org_no,
+        "national_id": national_id,
+        "address": get("address")[:200] or None,
+        "postcode": get("postcode")[:10] or None,
+        "city": get("city")[:100] or None,
+        "email": email,
+        "phone": get("phone")[:40] or None,
+    }
+    invoice_no = get("invoice_no")
+    if not invoice_no:
+        return customer, None
+    if len(invoice_no) > 40:
+        raise ValueError("fakturanummer er lengre enn 40 tegn")
+    amount = _field(parse_amount, get("amount"), "beløp")
+    if amount == 0:
+        raise ValueError("beløp kan ikke være 0")
+    raw_open = get("open_amount")
+    open_amount = _field(parse_amount, raw_open, "restbeløp") if raw_open else amount
+    if (open_amount < 0 < amount) or (amount < 0 < open_amount) or abs(open_amount) > abs(amount):
+        raise ValueError("restbeløp må ha samme fortegn som beløp og kan ikke være større")
+    due_date = _field(parse_date, get("due_date"), "forfallsdato")
+    raw_invoice_date = get("invoice_date")
+    invoice_date = _field(parse_date, raw_invoice_date, "fakturadato") if raw_invoice_date else due_date
+    if due_date < invoice_date:
+        raise ValueError("forfallsdato er før fakturadato")
+    raw_kid = get("kid")
+    kid = None
+    if raw_kid:
+        try:
+            kid = validate_kid(raw_kid)
+        except InvalidKid as exc:
+            raise ValueError(f"KID {raw_kid}: {exc}") from exc
+    match_no = get("match_no") or invoice_no
+    post = {
+        "customer_no": customer_no,
+        "invoice_no": invoice_no,
+        "match_no": match_no[:40],
+        "kid": kid,
+        "invoice_date": invoice_date,
+        "due_date": due_date,
+        "amount": amount,
+        "open_amount": open_amount,
+        "kind": POST_CREDIT_NOTE if amount < 0 else POST_INVOICE,
+        "text": get("text") or None,
+    }
+    return customer, post
+
+
+def _field(parser: Callable[[str], Any], raw: str, label: str) -> Any:
+    if not raw:
+        raise ValueError(f"{label} mangler")
+    try:
+        return parser(raw)
+    except ValueError as exc:
+        raise ValueError(f"{label}: {exc}") from exc
