@@ -26,9 +26,7 @@ def _sorted_rows(table: Sequence[DatedValue]) -> list[DatedValue]:
     rows = sorted(table, key=lambda row: row.valid_from)
     for earlier, later in zip(rows, rows[1:], strict=False):
         if earlier.valid_from == later.valid_from and earlier.value != later.value:
-            raise ValueError(
-                f"Two figures from {later.valid_from.isoformat()}: {earlier.value} and {later.value}"
-            )
+            raise ValueError(f"Two figures from {later.valid_from.isoformat()}: {earlier.value} and {later.value}")
     return rows
 
 
@@ -40,9 +38,7 @@ def value_on(table: Sequence[DatedValue], day: date) -> Decimal:
     return in_force[-1].value
 
 
-def periods_in_force(
-    table: Sequence[DatedValue], first: date, last: date
-) -> list[tuple[date, date, Decimal]]:
+def periods_in_force(table: Sequence[DatedValue], first: date, last: date) -> list[tuple[date, date, Decimal]]:
     """Split the days ``first``..``last`` (both included) into (start, end, value) runs of one figure."""
     if last < first:
         return []

@@ -63,9 +63,7 @@ def _kroner(ore: int) -> Decimal:
     return Decimal(ore).scaleb(-2)
 
 
-def late_interest_exact(
-    principal: Decimal, due_date: date, until: date, rates: Sequence[DatedValue]
-) -> Fraction:
+def late_interest_exact(principal: Decimal, due_date: date, until: date, rates: Sequence[DatedValue]) -> Fraction:
     """The unrounded interest as an exact Fraction of kroner (see module docstring for the rules)."""
     if principal <= 0:
         return Fraction(0)

@@ -47,8 +47,7 @@ def mod11_check_digit(payload: str) -> str:
     """Weights 2..7 repeating from the right; 11 - (sum mod 11), where 11 gives '0' and 10 gives '-'."""
     _require_digits(payload)
     total = sum(
-        int(digit) * _MOD11_WEIGHTS[position % len(_MOD11_WEIGHTS)]
-        for position, digit in enumerate(reversed(payload))
+        int(digit) * _MOD11_WEIGHTS[position % len(_MOD11_WEIGHTS)] for position, digit in enumerate(reversed(payload))
     )
     check = 11 - total % 11
     if check == 11:

@@ -58,9 +58,7 @@ def _split_decimal(text: str, number: str) -> tuple[str, str | None]:
     if dots == 1:
         whole, fraction = number.split(".")
         if len(fraction) == 3:
-            raise _amount_error(
-                text, "tvetydig – skriv 1 234 for tusen, eller bruk komma som desimaltegn (1,23)"
-            )
+            raise _amount_error(text, "tvetydig – skriv 1 234 for tusen, eller bruk komma som desimaltegn (1,23)")
         return whole, fraction
     return number, None
 

@@ -24,6 +24,7 @@ from svea_web.rules.dunning import (
     next_step,
     notice_too_old,
     notice_wording,
+    reminder_wording,
 )
 
 DUE = date(2026, 1, 10)
@@ -369,6 +370,7 @@ def test_notice_says_collection_and_never_purring():
 
 def test_reminder_states_the_claim_and_the_amount():
     wording = letter_wording("reminder")
+    assert wording == reminder_wording()
     assert wording.title == "Betalingspåminnelse"
     assert {"invoice_no", "open_amount", "deadline", "due_date"} <= _placeholders(wording.body)
     assert "inkasso" not in wording.body.lower()

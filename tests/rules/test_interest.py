@@ -148,9 +148,7 @@ days = st.dates(min_value=FIRST, max_value=date(2029, 12, 31))
 def test_splitting_a_period_at_any_day_adds_up_exactly(principal, a, b, c):
     due, middle, until = sorted((a, b, c))
     whole = late_interest_exact(principal, due, until, RATES)
-    parts = late_interest_exact(principal, due, middle, RATES) + late_interest_exact(
-        principal, middle, until, RATES
-    )
+    parts = late_interest_exact(principal, due, middle, RATES) + late_interest_exact(principal, middle, until, RATES)
     assert parts == whole
 
 

@@ -161,9 +161,7 @@ def test_parse_date_refuses_other_forms_with_norwegian_reason(text, says):
     assert says in str(caught.value).lower()
 
 
-@pytest.mark.parametrize(
-    ("day", "text"), [(date(2026, 12, 31), "31.12.2026"), (date(2026, 1, 5), "05.01.2026")]
-)
+@pytest.mark.parametrize(("day", "text"), [(date(2026, 12, 31), "31.12.2026"), (date(2026, 1, 5), "05.01.2026")])
 def test_format_date_is_dd_mm_yyyy(day, text):
     assert format_date(day) == text
 
