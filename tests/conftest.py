@@ -76,9 +76,7 @@ def pg_database() -> Iterator[str]:
 
     name = f"svea_web_test_{secrets.token_hex(4)}"
     admin = urlsplit(PG_ADMIN_URL)
-    conninfo = (
-        f"host={admin.hostname} port={admin.port or 5432} user={admin.username or 'postgres'} dbname=postgres"
-    )
+    conninfo = f"host={admin.hostname} port={admin.port or 5432} user={admin.username or 'postgres'} dbname=postgres"
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -191,3 +189,52 @@ def logged_in(client: FlaskClient, auth: Auth, firm: Firm) -> FlaskClient:
     response = auth.login(firm.admin)
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served over real HTTP on loopback (for the browser), sharing the test's database file."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    if not os.path.exists(CHROMIUM):
+        if IN_CI:
+            pytest.fail("Chromium is not installed; scripts/test installs it with apt-get")
+        pytest.skip("Chromium not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="nb-NO")
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    try:
+        yield tab
+    finally:
+        context.close()
