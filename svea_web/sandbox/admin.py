@@ -106,7 +106,8 @@ def debtor_pays(case_number: str) -> Response:
 def settle_now() -> Response:
     with current_sandbox().session() as (session, now):
         settlements = agency.settle(session, now, now)
-        customer_numbers = dict(session.execute(select(Creditor.id, Creditor.customer_no)).tuples().all())
+        creditors = session.execute(select(Creditor.id, Creditor.customer_no))
+        customer_numbers = {row.id: row.customer_no for row in creditors}
         return json_response(
             {
                 "settlements": [

@@ -6,6 +6,7 @@ import base64
 import binascii
 import hmac
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -100,8 +101,8 @@ def _idempotent(call: Call, produce: Callable[[], tuple[int, Any]], *, required:
             raise invalid("Idempotency-Key", "header is required")
         status, body = produce()
         return json_response(body, status)
-    if not 1 <= len(key) <= 255 or not key.isascii() or not key.isprintable():
-        raise invalid("Idempotency-Key", "must be 1 to 255 printable ASCII characters")
+    if not re.fullmatch(r"[!-~]{1,255}", key):
+        raise invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
     endpoint = f"{request.method} {request.path}"
     record = IdempotencyRecord(creditor_id=call.creditor.id, key=key, endpoint=endpoint, created_at=call.now)
     call.session.add(record)

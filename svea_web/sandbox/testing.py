@@ -144,7 +144,10 @@ def running_sandbox(**config: Any) -> Iterator[RunningSandbox]:
     """
     settings = {**DEFAULTS, "SANDBOX_DB": ":memory:", "TEST_MODE": True, "SANDBOX_DEMO": True, **config}
     server = make_server("127.0.0.1", 0, create_app(settings), threaded=True, request_handler=_QuietRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name="svea-sandbox", daemon=True)
+    # A short poll interval: shutdown() waits for the serving loop to look up, once per test.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="svea-sandbox", daemon=True
+    )
     thread.start()
     handle = RunningSandbox(f"http://127.0.0.1:{server.server_port}")
     try:

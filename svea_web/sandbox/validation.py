@@ -8,8 +8,8 @@ from typing import Any
 
 from svea_web.sandbox.errors import invalid
 
-_MONEY = re.compile(r"^\d{1,11}(\.\d{1,2})?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONEY = re.compile(r"[0-9]{1,11}(\.[0-9]{1,2})?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"[\n\r\t]")
 
@@ -72,9 +72,18 @@ class Fields:
         value = self.text(key, max_length=max_length, required=False)
         if value is None:
             return None
-        allowed = r"^[0-9]+-?$" if allow_dash else r"^[0-9]+$"
-        if not re.match(allowed, value):
-            raise invalid(self._name(key), "must be digits")
+        # A KID is 2 to 25 characters, digits with a check digit that may be "-" (MOD11).
+        allowed = r"[0-9]{1,24}[0-9-]" if allow_dash else r"[0-9]+"
+        if not re.fullmatch(allowed, value):
+            raise invalid(self._name(key), "must be digits" + (" (2 to 25, the last may be -)" if allow_dash else ""))
+        return value
+
+    def country(self, key: str) -> str:
+        value = self._get(key, False)
+        if value is None:
+            return "NO"
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Z]{2}", value):
+            raise invalid(self._name(key), "must be a two-letter country code, like NO")
         return value
 
     def choice(self, key: str, choices: tuple[str, ...], default: str | None = None) -> str:
@@ -88,13 +97,13 @@ class Fields:
 
     def money(self, key: str) -> int:
         value = self._get(key, True)
-        if not isinstance(value, str) or not _MONEY.match(value):
+        if not isinstance(value, str) or not _MONEY.fullmatch(value):
             raise invalid(self._name(key), 'must be a decimal string with at most two decimals, like "1250.00"')
         return money_to_ore(value)
 
     def day(self, key: str) -> date:
         value = self._get(key, True)
-        if not isinstance(value, str) or not _DATE.match(value):
+        if not isinstance(value, str) or not _DATE.fullmatch(value):
             raise invalid(self._name(key), "must be a date, YYYY-MM-DD")
         try:
             return date.fromisoformat(value)
@@ -151,7 +160,7 @@ def read_case_submission(body: Any) -> dict[str, Any]:
                 "street": address.required_text("street", max_length=200),
                 "postalCode": address.required_text("postalCode", max_length=10),
                 "city": address.required_text("city", max_length=100),
-                "country": address.text("country", max_length=2, required=False) or "NO",
+                "country": address.country("country"),
             },
         },
         "invoices": invoices,

@@ -31,7 +31,7 @@ from svea_web.svea.models import (
     SettlementLine,
 )
 
-_MONEY = re.compile(r"^-?\d+(\.\d{1,2})?$")
+_MONEY = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
 
@@ -80,7 +80,7 @@ class Obj:
 
     def money(self, key: str) -> Decimal:
         value = self._get(key, "a decimal string", False)
-        if not isinstance(value, str) or not _MONEY.match(value):
+        if not isinstance(value, str) or not _MONEY.fullmatch(value):
             raise self._bad(key, "a decimal string")
         return Decimal(value)
 
