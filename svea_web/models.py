@@ -2,6 +2,7 @@
 
 from svea_web.accounts.models import AuditEvent, Client, Membership, User
 from svea_web.collection.models import CaseEvent, CaseMessage, CasePost, Dispatch, SveaCase, SyncState
+from svea_web.dunning.models import CustomerPause, LetterSettings, ReminderLetter, ReminderRun, ReminderStep  # noqa: F401
 from svea_web.ledger.models import Customer, CustomerPost, ImportBatch
 from svea_web.mail.models import MailAttachment, OutgoingMail  # noqa: F401
 from svea_web.setup.models import DunningSettings, SveaSettings

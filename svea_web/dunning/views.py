@@ -1,0 +1,431 @@
+"""Purring: the in-app reminder run (preview, confirm, letters), its history, and pauses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from svea_web.clock import today
+from svea_web.dunning import jobs, services
+from svea_web.dunning.forms import (
+    ActionForm,
+    ConfirmForm,
+    LetterSettingsForm,
+    PauseCustomerForm,
+    PausePostForm,
+    RunForm,
+)
+from svea_web.dunning.letters import account_display, letter_text
+from svea_web.dunning.models import RUN_CONFIRMED, RUN_PREVIEW, ReminderLetter, ReminderRun, ReminderStep
+from svea_web.extensions import db
+from svea_web.htmx_utils import wants_fragment
+from svea_web.jobs_queue import enqueue
+from svea_web.ledger.models import POST_INVOICE, Customer, CustomerPost
+from svea_web.ledger.queries import Page
+from svea_web.mail import services as mail_services
+from svea_web.mail.models import MAIL_QUEUED, MAIL_SENDING, OutgoingMail
+from svea_web.tenancy import admin_required, client_required, current_client_id, get_scoped_or_404, is_admin
+
+bp = Blueprint("dunning", __name__)
+
+PER_PAGE = 100
+
+SKIP_LABELS: dict[str, Any] = {
+    "too_early": _l("For tidlig: fristen i forrige brev er ikke ute"),
+    "fee_too_early": _l("For tidlig for gebyr (14 dager etter forfall)"),
+    "waiting_deadline": _l("Venter på fristen i inkassovarselet"),
+    "steps_done": _l("Alle trinn sendt – klar for Nye saker"),
+    "paused": _l("Purrestopp på posten"),
+    "customer_paused": _l("Purrestopp på kunden"),
+    "below_min_amount": _l("Under minstebeløpet"),
+    "in_svea_case": _l("Sendt til Svea"),
+    "no_in_app_steps": _l("Ingen purretrinn i appen"),
+    "not_due": _l("Ikke forfalt"),
+    "nothing_open": _l("Ingenting åpent"),
+}
+FEE_NOTES: dict[str, Any] = {
+    "ok": "",
+    "fee_disabled": _l("gebyr av"),
+    "fee_cap_reached": _l("gebyrtak nådd"),
+}
+KIND_LABELS: dict[str, Any] = {"reminder": _l("Purring"), "notice": _l("Inkassovarsel")}
+
+
+def _page_no() -> int:
+    try:
+        return max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _slice(items: list[Any], page_no: int) -> Page:
+    total = len(items)
+    pages = max(1, -(-total // PER_PAGE))
+    page_no = min(page_no, pages)
+    return Page(items[(page_no - 1) * PER_PAGE : page_no * PER_PAGE], total, page_no, PER_PAGE)
+
+
+def _link(endpoint: str, **values: Any) -> str | None:
+    """A link to another feature's page, or None while that feature is not part of the app."""
+    return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"skip_labels": SKIP_LABELS, "fee_notes": FEE_NOTES, "kind_labels": KIND_LABELS, "link_to": _link}
+
+
+@bp.route("/")
+@client_required
+def index() -> ResponseReturnValue:
+    client_id = current_client_id()
+    day = today()
+    form = RunForm(run_date=day) if request.method == "GET" else RunForm()
+    return _index(client_id, form)
+
+
+def _index(client_id: int, form: RunForm, status: int = 200) -> ResponseReturnValue:
+    settings = services.run_settings(client_id)
+    sender = services.letter_settings(client_id)
+    previews = db.session.scalars(
+        select(ReminderRun)
+        .where(ReminderRun.client_id == client_id, ReminderRun.state == RUN_PREVIEW)
+        .order_by(ReminderRun.run_date)
+    ).all()
+    page_no = _page_no()
+    confirmed = select(ReminderRun).where(ReminderRun.client_id == client_id, ReminderRun.state == RUN_CONFIRMED)
+    total = db.session.scalar(select(func.count()).select_from(confirmed.subquery())) or 0
+    history = db.session.scalars(
+        confirmed.order_by(ReminderRun.confirmed_at.desc(), ReminderRun.id.desc())
+        .limit(PER_PAGE)
+        .offset((page_no - 1) * PER_PAGE)
+    ).all()
+    letters_form = LetterSettingsForm(
+        account_no=account_display(sender.account_no) if sender.account_no else "", reply_to=sender.reply_to
+    )
+    pauses = services.active_pauses(client_id, today())
+    template = "dunning/_history.html" if wants_fragment() else "dunning/index.html"
+    return (
+        render_template(
+            template,
+            settings=settings,
+            form=form,
+            previews=previews,
+            page=Page(list(history), total, page_no, PER_PAGE),
+            sender=sender,
+            letters_form=letters_form,
+            pause_count=len(pauses),
+            can_admin=is_admin(),
+        ),
+        status,
+    )
+
+
+@bp.route("/runs", methods=["POST"])
+@client_required
+def start() -> ResponseReturnValue:
+    client_id = current_client_id()
+    settings = services.run_settings(client_id)
+    if not settings.runs_in_app:
+        flash(_("Purrekjøring i appen er ikke slått på for denne klienten."), "error")
+        return redirect(url_for("dunning.index"))
+    form = RunForm()
+    if not form.validate_on_submit():
+        return _index(client_id, form, 400)
+    try:
+        run = services.start_run(client_id, form.run_date.data, today(), current_user.id)
+    except services.RunDateError as error:
+        form.run_date.errors = [str(error)]
+        return _index(client_id, form, 400)
+    return redirect(url_for("dunning.run", run_id=run.id))
+
+
+@bp.route("/runs/<int:run_id>")
+@client_required
+def run(run_id: int) -> ResponseReturnValue:
+    reminder_run = get_scoped_or_404(ReminderRun, run_id)
+    if reminder_run.state == RUN_PREVIEW:
+        return _preview_page(reminder_run)
+    return _run_page(reminder_run)
+
+
+def _preview_page(reminder_run: ReminderRun, status: int = 200) -> ResponseReturnValue:
+    preview = services.build_preview(reminder_run.client_id, reminder_run.run_date)
+    tab = request.args.get("tab", "steps")
+    if tab not in ("steps", "skipped"):
+        tab = "steps"
+    reason = request.args.get("reason") or None
+    skipped = preview.skipped
+    if tab == "skipped" and reason in SKIP_LABELS:
+        skipped = [line for line in skipped if line.reason == reason]
+    page = _slice(preview.steps if tab == "steps" else skipped, _page_no())
+    context = {
+        "run": reminder_run,
+        "preview": preview,
+        "summary": preview.summary,
+        "tab": tab,
+        "reason": reason,
+        "page": page,
+        "confirm_form": ConfirmForm(digest=preview.digest),
+        "action_form": ActionForm(),
+        "sender": services.letter_settings(reminder_run.client_id),
+        "today": today(),
+    }
+    if wants_fragment():
+        return render_template("dunning/_preview_table.html", **context)
+    return render_template("dunning/preview.html", **context), status
+
+
+def _letters_with_mail(reminder_run: ReminderRun) -> list[tuple[ReminderLetter, Any]]:
+    rows = db.session.execute(
+        select(ReminderLetter, OutgoingMail)
+        .outerjoin(OutgoingMail, OutgoingMail.id == ReminderLetter.mail_id)
+        .where(ReminderLetter.run_id == reminder_run.id)
+        .order_by(ReminderLetter.id)
+    ).all()
+    return [(letter, mail) for letter, mail in rows]
+
+
+def _mail_pending(letters: list[tuple[ReminderLetter, Any]]) -> bool:
+    return any(
+        (letter.email and mail is None) or (mail is not None and mail.state in (MAIL_QUEUED, MAIL_SENDING))
+        for letter, mail in letters
+    )
+
+
+def _run_page(reminder_run: ReminderRun) -> ResponseReturnValue:
+    letters = _letters_with_mail(reminder_run)
+    context = {
+        "run": reminder_run,
+        "letters": letters,
+        "pending": _mail_pending(letters),
+        "mail_state": mail_services.state_label,
+        "can_resend": mail_services.can_resend,
+        "action_form": ActionForm(),
+        "without_email": sum(1 for letter, _mail in letters if not letter.email),
+    }
+    if wants_fragment() and request.args.get("part") == "letters":
+        return render_template("dunning/_letters.html", **context)
+    steps = db.session.execute(
+        select(ReminderStep, CustomerPost.invoice_no, Customer.name)
+        .join(CustomerPost, CustomerPost.id == ReminderStep.post_id)
+        .join(Customer, Customer.id == CustomerPost.customer_id)
+        .where(ReminderStep.run_id == reminder_run.id)
+        .order_by(Customer.name, CustomerPost.due_date, ReminderStep.id)
+    ).all()
+    context["steps"] = _slice([tuple(row) for row in steps], _page_no())
+    if wants_fragment():
+        return render_template("dunning/_run_steps.html", **context)
+    return render_template("dunning/run.html", **context)
+
+
+@bp.route("/runs/<int:run_id>/confirm", methods=["POST"])
+@client_required
+def confirm(run_id: int) -> ResponseReturnValue:
+    reminder_run = get_scoped_or_404(ReminderRun, run_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not services.run_settings(reminder_run.client_id).runs_in_app:
+        flash(_("Purrekjøring i appen er ikke slått på for denne klienten."), "error")
+        return redirect(url_for("dunning.index"))
+    result = services.confirm_run(reminder_run, form.digest.data, today(), current_user.id)
+    if result.outcome == "confirmed":
+        enqueue(jobs.send_run_letters, reminder_run.id, queue="default", job_timeout=3600)
+        flash(
+            _(
+                "Kjøringen er bekreftet. Nye trinn: %(steps)s. Brev: %(letters)s.",
+                steps=result.run.step_count,
+                letters=result.run.letter_count,
+            ),
+            "success",
+        )
+    elif result.outcome == "already_confirmed":
+        flash(_("Kjøringen er allerede bekreftet; ingenting ble gjort på nytt."), "warning")
+    elif result.outcome == "changed":
+        flash(_("Reskontroen er endret siden forhåndsvisningen. Se over listen og bekreft på nytt."), "warning")
+    elif result.outcome == "wrong_date":
+        flash(_("En kjøring kan bare bekreftes på sin egen dato. Start en ny kjøring for i dag."), "error")
+    elif result.outcome == "no_account":
+        flash(_("Legg inn kontonummeret som skal stå i brevene før kjøringen bekreftes."), "error")
+    else:
+        flash(_("Ingen poster får et nytt trinn i denne kjøringen."), "info")
+    return redirect(url_for("dunning.run", run_id=reminder_run.id))
+
+
+@bp.route("/runs/<int:run_id>/discard", methods=["POST"])
+@client_required
+def discard(run_id: int) -> ResponseReturnValue:
+    reminder_run = get_scoped_or_404(ReminderRun, run_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if services.discard_run(reminder_run):
+        flash(_("Forhåndsvisningen er forkastet."), "info")
+        return redirect(url_for("dunning.index"))
+    flash(_("En bekreftet kjøring kan ikke forkastes."), "error")
+    return redirect(url_for("dunning.run", run_id=run_id))
+
+
+def _pdf_response(data: bytes, filename: str) -> ResponseReturnValue:
+    disposition = "attachment" if request.args.get("download") else "inline"
+    return (
+        data,
+        200,
+        {"Content-Type": "application/pdf", "Content-Disposition": f'{disposition}; filename="{filename}"'},
+    )
+
+
+@bp.route("/letters/<int:letter_id>")
+@client_required
+def letter(letter_id: int) -> ResponseReturnValue:
+    found = get_scoped_or_404(ReminderLetter, letter_id)
+    return render_template("dunning/letter.html", letter=found, text=letter_text(found.content))
+
+
+@bp.route("/letters/<int:letter_id>.pdf")
+@client_required
+def letter_pdf(letter_id: int) -> ResponseReturnValue:
+    found = get_scoped_or_404(ReminderLetter, letter_id)
+    return _pdf_response(services.letter_pdf(found), letter_text(found.content).filename)
+
+
+@bp.route("/runs/<int:run_id>/letters.pdf")
+@client_required
+def run_letters_pdf(run_id: int) -> ResponseReturnValue:
+    reminder_run = get_scoped_or_404(ReminderRun, run_id)
+    only_without_email = request.args.get("without_email") == "1"
+    data = services.run_letters_pdf(reminder_run, only_without_email)
+    if data is None:
+        abort(404)
+    suffix = "-uten-epost" if only_without_email else ""
+    return _pdf_response(data, f"purrebrev-{reminder_run.run_date.isoformat()}{suffix}.pdf")
+
+
+@bp.route("/letters/<int:letter_id>/resend", methods=["POST"])
+@client_required
+def resend(letter_id: int) -> ResponseReturnValue:
+    found = get_scoped_or_404(ReminderLetter, letter_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if found.mail_id is None:
+        if found.email:
+            enqueue(jobs.send_run_letters, found.run_id, queue="default", job_timeout=3600)
+            flash(_("E-posten er lagt i kø."), "info")
+    else:
+        try:
+            mail_services.resend(found.mail_id, current_client_id())
+            flash(_("E-posten sendes på nytt."), "info")
+        except mail_services.MailNotResendable:
+            flash(_("E-posten er sendt eller på vei, og sendes ikke en gang til."), "warning")
+    return redirect(url_for("dunning.run", run_id=found.run_id))
+
+
+@bp.route("/settings", methods=["POST"])
+@admin_required
+def letter_settings() -> ResponseReturnValue:
+    client_id = current_client_id()
+    form = LetterSettingsForm()
+    if not form.validate_on_submit():
+        for error in form.account_no.errors + form.reply_to.errors:
+            flash(str(error), "error")
+        return redirect(url_for("dunning.index"))
+    services.save_letter_settings(client_id, form.account_no.data, form.reply_to.data)
+    flash(_("Brevoppsettet er lagret."), "success")
+    return redirect(request.form.get("next") or url_for("dunning.index"))
+
+
+@bp.route("/pauses")
+@client_required
+def pauses() -> ResponseReturnValue:
+    return _pauses_page(
+        PauseCustomerForm(customer_no=request.args.get("customer_no", "")),
+        PausePostForm(invoice_no=request.args.get("invoice_no", "")),
+    )
+
+
+def _pauses_page(customer_form: PauseCustomerForm, post_form: PausePostForm, status: int = 200) -> ResponseReturnValue:
+    rows = services.active_pauses(current_client_id(), today())
+    return (
+        render_template(
+            "dunning/pauses.html",
+            rows=rows,
+            customer_form=customer_form,
+            post_form=post_form,
+            action_form=ActionForm(),
+        ),
+        status,
+    )
+
+
+@bp.route("/pauses/customer", methods=["POST"])
+@client_required
+def pause_customer() -> ResponseReturnValue:
+    client_id = current_client_id()
+    form = PauseCustomerForm()
+    if form.validate_on_submit():
+        customer = db.session.scalar(
+            select(Customer).where(
+                Customer.client_id == client_id, Customer.customer_no == form.customer_no.data.strip()
+            )
+        )
+        if customer is None:
+            form.customer_no.errors = [_("Fant ingen kunde med dette kundenummeret.")]
+        elif form.end_date.data is not None and form.end_date.data < today():
+            form.end_date.errors = [_("Sluttdatoen er passert.")]
+        else:
+            services.pause_customer(client_id, customer, form.reason.data.strip(), form.end_date.data, current_user.id)
+            flash(_("Purrestopp er satt på %(name)s.", name=customer.name), "success")
+            return redirect(url_for("dunning.pauses"))
+    return _pauses_page(form, PausePostForm(formdata=None), 400)
+
+
+@bp.route("/pauses/post", methods=["POST"])
+@client_required
+def pause_post() -> ResponseReturnValue:
+    client_id = current_client_id()
+    form = PausePostForm()
+    if form.validate_on_submit():
+        post = db.session.scalar(
+            select(CustomerPost).where(
+                CustomerPost.client_id == client_id,
+                CustomerPost.invoice_no == form.invoice_no.data.strip(),
+                CustomerPost.kind == POST_INVOICE,
+            )
+        )
+        if post is None:
+            form.invoice_no.errors = [_("Fant ingen faktura med dette fakturanummeret.")]
+        elif form.end_date.data is not None and form.end_date.data < today():
+            form.end_date.errors = [_("Sluttdatoen er passert.")]
+        else:
+            services.pause_post(client_id, post, form.reason.data.strip(), form.end_date.data)
+            flash(_("Purrestopp er satt på faktura %(no)s.", no=post.invoice_no), "success")
+            return redirect(url_for("dunning.pauses"))
+    return _pauses_page(PauseCustomerForm(formdata=None), form, 400)
+
+
+@bp.route("/pauses/customer/<int:customer_id>/lift", methods=["POST"])
+@client_required
+def lift_customer_pause(customer_id: int) -> ResponseReturnValue:
+    customer = get_scoped_or_404(Customer, customer_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if services.lift_customer_pause(current_client_id(), customer.id):
+        flash(_("Purrestoppen på %(name)s er opphevet.", name=customer.name), "success")
+    return redirect(url_for("dunning.pauses"))
+
+
+@bp.route("/pauses/post/<int:post_id>/lift", methods=["POST"])
+@client_required
+def lift_post_pause(post_id: int) -> ResponseReturnValue:
+    post = get_scoped_or_404(CustomerPost, post_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    services.lift_post_pause(current_client_id(), post)
+    flash(_("Purrestoppen på faktura %(no)s er opphevet.", no=post.invoice_no), "success")
+    return redirect(url_for("dunning.pauses"))
