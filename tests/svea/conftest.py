@@ -89,7 +89,7 @@ def overdue_invoice(number: str = "1001", amount: str = "1250.00", days_overdue:
         "due_date": due,
         "amount": Decimal(amount),
         "remaining_amount": Decimal(amount),
-        "kid": f"00{number}5",
+        "kid": f"00{number}5" if number.isdigit() else None,
     }
     values.update(fields)
     return Invoice(**values)
