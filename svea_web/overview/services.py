@@ -1,0 +1,575 @@
+"""The overview's figures, as of a day, computed by aggregate queries in the database.
+
+The ledger keeps each post's open amount as it stands now. The picture of an earlier day D is
+taken back from that: payments booked on the post that were paid after D are added back, and
+allocations reversed after D that were paid on or before D are taken off again. This equals
+"amount − allocations paid on or before D and not reversed before D" whenever the open amount is
+the amount less its allocations, and stays right for posts imported with an open amount already
+reduced by payments the app never saw (their history before the import is unknown).
+
+Cases, reminder steps and customer pauses have dates, so their state on D comes from them. A pause
+on the post itself has no start date: a pause in force now is taken to have been in force on D.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, case, func, literal, or_, select
+from sqlalchemy.sql.selectable import Subquery
+
+from svea_web.clock import OSLO
+from svea_web.collection import eligibility
+from svea_web.collection.models import CASE_CLOSED, CASE_OPEN, CASE_REJECTED, CasePost, SveaCase
+from svea_web.dunning.models import CustomerPause, ReminderStep
+from svea_web.extensions import db
+from svea_web.ledger.models import POST_INVOICE, STATUS_OPEN, Customer, CustomerPost
+from svea_web.payments.models import (
+    REPORT_CANCELLED,
+    SOURCE_SVEA,
+    DirectPaymentReport,
+    Payment,
+    PaymentAllocation,
+    Settlement,
+)
+
+CENT = Decimal("0.01")
+# Open amounts are compared with half a cent, not with zero: SQLite sums NUMERIC as binary floats.
+HALF_CENT = Decimal("0.005")
+
+
+@dataclass(frozen=True)
+class BucketDef:
+    key: str
+    label: Any
+    days_from: int | None  # days overdue, inclusive; None = open end
+    days_to: int | None
+
+
+# Due today is not overdue: "not due" is every post with days overdue ≤ 0.
+BUCKETS: tuple[BucketDef, ...] = (
+    BucketDef("not_due", _l("Ikke forfalt"), None, 0),
+    BucketDef("d1_14", _l("1–14 dager"), 1, 14),
+    BucketDef("d15_30", _l("15–30 dager"), 15, 30),
+    BucketDef("d31_60", _l("31–60 dager"), 31, 60),
+    BucketDef("d61_90", _l("61–90 dager"), 61, 90),
+    BucketDef("over_90", _l("Over 90 dager"), 91, None),
+)
+
+
+@dataclass(frozen=True)
+class StageDef:
+    key: str
+    label: Any
+
+
+# Where an overdue post is in the follow-up, in the order the money moves. A post is in one stage:
+# the first of case → pause → Nye saker → reminded → not reminded that holds for it.
+STAGES: tuple[StageDef, ...] = (
+    StageDef("not_reminded", _l("Ikke purret")),
+    StageDef("reminded", _l("Purret i appen")),
+    StageDef("paused", _l("På pause")),
+    StageDef("new", _l("Nye saker")),
+    StageDef("svea_pending", _l("Sendt til Svea, venter")),
+    StageDef("svea_open", _l("Åpen sak hos Svea")),
+)
+STAGE_KEYS = tuple(s.key for s in STAGES)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: str
+    label: Any
+    days_from: int | None
+    days_to: int | None
+    count: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    label: Any
+    count: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Month:
+    first_day: date
+    paid_after_reminder: Decimal
+    paid_direct_in_case: Decimal
+    collected_by_svea: Decimal
+    cases_opened: int
+    cases_closed: int
+
+
+@dataclass(frozen=True)
+class Debtor:
+    customer_id: int
+    name: str
+    customer_no: str
+    amount: Decimal
+    posts: int
+    oldest_due: date
+    stage: StageDef
+    case_numbers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Overview:
+    as_of: date
+    buckets: list[Bucket]
+    stages: list[Stage]
+    months: list[Month]
+    debtors: list[Debtor]
+
+    @property
+    def open_total(self) -> Decimal:
+        return sum((b.amount for b in self.buckets), Decimal("0"))
+
+    @property
+    def overdue_total(self) -> Decimal:
+        return sum((b.amount for b in self.buckets if b.key != "not_due"), Decimal("0"))
+
+    @property
+    def stage_total(self) -> Decimal:
+        return sum((s.amount for s in self.stages), Decimal("0"))
+
+
+def start_of_day_utc(day: date) -> datetime:
+    """Midnight in Oslo at the start of ``day``, as the naive UTC the timestamps are stored in."""
+    return datetime.combine(day, time.min, tzinfo=OSLO).astimezone(UTC).replace(tzinfo=None)
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def _stage_case(
+    svea_open: ColumnElement[bool],
+    in_case: ColumnElement[bool],
+    paused: ColumnElement[bool],
+    new: ColumnElement[bool],
+    reminded: ColumnElement[bool],
+) -> ColumnElement[int]:
+    """The post's stage as an index into STAGES: the first of these that holds for it."""
+    index = STAGE_KEYS.index
+    return case(
+        (svea_open, index("svea_open")),
+        (in_case, index("svea_pending")),
+        (paused, index("paused")),
+        (new, index("new")),
+        (reminded, index("reminded")),
+        else_=index("not_reminded"),
+    )
+
+
+def _customer_pause(client_id: int, day: date, since: datetime | None = None) -> Subquery:
+    """Customers under a purrestopp on the day (svea_web.dunning: ``paused_until`` is the resume day)."""
+    stmt = select(CustomerPause.customer_id.label("customer_id")).where(
+        CustomerPause.client_id == client_id,
+        or_(CustomerPause.paused_until.is_(None), CustomerPause.paused_until > day),
+    )
+    if since is not None:
+        stmt = stmt.where(CustomerPause.created_at < since)
+    return stmt.subquery("customer_pause")
+
+
+def _post_paused(day: date) -> ColumnElement[bool]:
+    # As svea_web.dunning reads a pause: a dated pause holds until its resume day, else the flag.
+    return or_(
+        and_(CustomerPost.paused_until.is_not(None), CustomerPost.paused_until > day),
+        and_(CustomerPost.paused_until.is_(None), CustomerPost.paused.is_(True)),
+    )
+
+
+class _PostState:
+    """Each post's open amount and stage on one day, for the overview's queries to select from."""
+
+    open_amount: SQLColumnExpression[Any]
+
+    def posts(self, *columns: Any) -> Select[Any]:
+        raise NotImplementedError
+
+    def stage(self) -> ColumnElement[int]:
+        raise NotImplementedError
+
+    def open_cases(self) -> ColumnElement[bool]:
+        """Cases open at Svea on the day (the ones with a case number)."""
+        raise NotImplementedError
+
+    def __init__(self, client_id: int, as_of: date, policy: eligibility.Policy) -> None:
+        self.client_id = client_id
+        self.as_of = as_of
+        self.policy = policy
+
+    def bucket(self) -> ColumnElement[int]:
+        due = CustomerPost.due_date
+        whens: list[tuple[ColumnElement[bool], int]] = []
+        for index, bucket in enumerate(BUCKETS[:-1]):
+            assert bucket.days_to is not None
+            whens.append((due >= self.as_of - timedelta(days=bucket.days_to), index))
+        return case(*whens, else_=len(BUCKETS) - 1)
+
+    def overdue_debit(self) -> ColumnElement[bool]:
+        """Overdue money: credit notes and overpayments are not owed, and neither dunning nor Svea
+        takes them."""
+        return and_(CustomerPost.due_date < self.as_of, self.open_amount >= HALF_CENT)
+
+
+class _Today(_PostState):
+    """The ledger as it stands, read as the lists the charts link to read it (ledger, dunning,
+    Nye saker), so that a bar and its list hold the same posts."""
+
+    def __init__(self, client_id: int, as_of: date, policy: eligibility.Policy) -> None:
+        super().__init__(client_id, as_of, policy)
+        self.open_amount = CustomerPost.open_amount
+        self.customer_pause = _customer_pause(client_id, as_of)
+
+    def posts(self, *columns: Any) -> Select[Any]:
+        return (
+            select(*columns)
+            .select_from(CustomerPost)
+            .outerjoin(SveaCase, SveaCase.id == CustomerPost.svea_case_id)
+            .outerjoin(self.customer_pause, self.customer_pause.c.customer_id == CustomerPost.customer_id)
+            .where(CustomerPost.client_id == self.client_id, CustomerPost.status == STATUS_OPEN)
+        )
+
+    def stage(self) -> ColumnElement[int]:
+        return _stage_case(
+            svea_open=SveaCase.state == CASE_OPEN,
+            in_case=CustomerPost.svea_case_id.is_not(None),
+            paused=or_(_post_paused(self.as_of), self.customer_pause.c.customer_id.is_not(None)),
+            new=and_(*eligibility.eligible_conditions(self.client_id, self.policy, self.as_of)),
+            reminded=CustomerPost.reminder_step > 0,
+        )
+
+    def open_cases(self) -> ColumnElement[bool]:
+        return and_(SveaCase.client_id == self.client_id, SveaCase.state == CASE_OPEN)
+
+
+class _Past(_PostState):
+    """An earlier day, taken back from the payments, reminder steps, cases and pauses with their dates."""
+
+    def __init__(self, client_id: int, as_of: date, policy: eligibility.Policy) -> None:
+        super().__init__(client_id, as_of, policy)
+        self.next_day = start_of_day_utc(as_of + timedelta(days=1))
+        self.adjustment = self._adjustment()
+        self.steps = self._steps()
+        self.cases = self._cases()
+        self.customer_case = (
+            select(SveaCase.customer_id.label("customer_id"))
+            .where(self.case_active())
+            .group_by(SveaCase.customer_id)
+            .subquery("customer_case")
+        )
+        self.customer_pause = _customer_pause(client_id, as_of, since=self.next_day)
+        self.open_amount = CustomerPost.open_amount + func.coalesce(self.adjustment.c.amount, 0)
+
+    def _adjustment(self) -> Subquery:
+        applied_later = and_(PaymentAllocation.reversed_at.is_(None), Payment.paid_on > self.as_of)
+        undone_later = and_(PaymentAllocation.reversed_at >= self.next_day, Payment.paid_on <= self.as_of)
+        return (
+            select(
+                PaymentAllocation.post_id.label("post_id"),
+                func.sum(
+                    case(
+                        (applied_later, PaymentAllocation.amount),
+                        (undone_later, -PaymentAllocation.amount),
+                        else_=literal(Decimal("0")),
+                    )
+                ).label("amount"),
+            )
+            .join(Payment, Payment.id == PaymentAllocation.payment_id)
+            .where(PaymentAllocation.client_id == self.client_id, or_(applied_later, undone_later))
+            .group_by(PaymentAllocation.post_id)
+            .subquery("adjustment")
+        )
+
+    def _steps(self) -> Subquery:
+        return (
+            select(
+                ReminderStep.post_id.label("post_id"),
+                func.count().label("sent"),
+                func.max(ReminderStep.deadline).label("last_deadline"),
+            )
+            .where(ReminderStep.client_id == self.client_id, ReminderStep.sent_on <= self.as_of)
+            .group_by(ReminderStep.post_id)
+            .subquery("steps")
+        )
+
+    def case_active(self) -> ColumnElement[bool]:
+        # A rejected case gave its posts back within minutes of the request (no date is kept for it).
+        return and_(
+            SveaCase.client_id == self.client_id,
+            SveaCase.created_at < self.next_day,
+            SveaCase.state != CASE_REJECTED,
+            or_(
+                SveaCase.closed_at >= self.next_day,
+                and_(SveaCase.closed_at.is_(None), SveaCase.state != CASE_CLOSED),
+            ),
+        )
+
+    def _cases(self) -> Subquery:
+        acknowledged = case((SveaCase.acknowledged_at < self.next_day, 1), else_=0)
+        return (
+            select(CasePost.post_id.label("post_id"), func.max(acknowledged).label("acknowledged"))
+            .join(SveaCase, SveaCase.id == CasePost.case_id)
+            .where(self.case_active())
+            .group_by(CasePost.post_id)
+            .subquery("cases")
+        )
+
+    def posts(self, *columns: Any) -> Select[Any]:
+        return (
+            select(*columns)
+            .select_from(CustomerPost)
+            .outerjoin(self.adjustment, self.adjustment.c.post_id == CustomerPost.id)
+            .outerjoin(self.steps, self.steps.c.post_id == CustomerPost.id)
+            .outerjoin(self.cases, self.cases.c.post_id == CustomerPost.id)
+            .outerjoin(self.customer_pause, self.customer_pause.c.customer_id == CustomerPost.customer_id)
+            .outerjoin(self.customer_case, self.customer_case.c.customer_id == CustomerPost.customer_id)
+            .where(
+                CustomerPost.client_id == self.client_id,
+                CustomerPost.invoice_date <= self.as_of,
+                func.abs(self.open_amount) >= HALF_CENT,
+            )
+        )
+
+    def stage(self) -> ColumnElement[int]:
+        sent = func.coalesce(self.steps.c.sent, 0)
+        policy = self.policy
+        # svea_web.collection.eligibility's rule, on the day's state instead of the post's columns.
+        if policy.required_steps == 0:
+            ready: ColumnElement[bool] = CustomerPost.due_date <= self.as_of - timedelta(
+                days=max(policy.offer_after_days, 1)
+            )
+        else:
+            ready = and_(sent >= policy.required_steps, self.steps.c.last_deadline < self.as_of)
+        new = and_(
+            CustomerPost.kind == POST_INVOICE,
+            self.open_amount >= max(Decimal(policy.min_amount), HALF_CENT),
+            or_(ready, self.customer_case.c.customer_id.is_not(None)),
+        )
+        return _stage_case(
+            svea_open=self.cases.c.acknowledged == 1,
+            in_case=self.cases.c.post_id.is_not(None),
+            paused=or_(_post_paused(self.as_of), self.customer_pause.c.customer_id.is_not(None)),
+            new=new,
+            reminded=sent > 0,
+        )
+
+    def open_cases(self) -> ColumnElement[bool]:
+        return and_(self.case_active(), SveaCase.acknowledged_at < self.next_day)
+
+
+def _buckets_and_stages(state: _PostState) -> tuple[list[Bucket], list[Stage]]:
+    inner = state.posts(
+        state.bucket().label("bucket"),
+        case((state.overdue_debit(), state.stage()), else_=-1).label("stage"),
+        state.open_amount.label("open_amount"),
+    ).subquery("open_posts")
+    rows = db.session.execute(
+        select(inner.c.bucket, inner.c.stage, func.count(), func.sum(inner.c.open_amount)).group_by(
+            inner.c.bucket, inner.c.stage
+        )
+    ).all()
+    bucket_count = [0] * len(BUCKETS)
+    bucket_amount = [Decimal("0")] * len(BUCKETS)
+    stage_count = [0] * len(STAGES)
+    stage_amount = [Decimal("0")] * len(STAGES)
+    for bucket, stage, count, amount in rows:
+        bucket_count[bucket] += count
+        bucket_amount[bucket] += _money(amount)
+        if stage >= 0:
+            stage_count[stage] += count
+            stage_amount[stage] += _money(amount)
+    buckets = [
+        Bucket(d.key, d.label, d.days_from, d.days_to, bucket_count[i], bucket_amount[i]) for i, d in enumerate(BUCKETS)
+    ]
+    stages = [Stage(d.key, d.label, stage_count[i], stage_amount[i]) for i, d in enumerate(STAGES)]
+    return buckets, stages
+
+
+def _top_debtors(state: _PostState, limit: int) -> list[Debtor]:
+    inner = (
+        state.posts(
+            CustomerPost.customer_id.label("customer_id"),
+            CustomerPost.due_date.label("due_date"),
+            state.open_amount.label("open_amount"),
+            state.stage().label("stage"),
+        )
+        .where(state.overdue_debit())
+        .subquery("overdue_posts")
+    )
+    total = func.sum(inner.c.open_amount).label("total")
+    ranked = (
+        select(
+            inner.c.customer_id,
+            total,
+            func.count().label("posts"),
+            func.min(inner.c.due_date).label("oldest_due"),
+            func.max(inner.c.stage).label("stage"),
+        )
+        .group_by(inner.c.customer_id)
+        .order_by(total.desc(), inner.c.customer_id)
+        .limit(limit)
+        .subquery("ranked")
+    )
+    rows = db.session.execute(
+        select(
+            ranked.c.customer_id,
+            Customer.name,
+            Customer.customer_no,
+            ranked.c.total,
+            ranked.c.posts,
+            ranked.c.oldest_due,
+            ranked.c.stage,
+        )
+        .join(Customer, Customer.id == ranked.c.customer_id)
+        .order_by(ranked.c.total.desc(), ranked.c.customer_id)
+    ).all()
+    numbers = _case_numbers(state, [row.customer_id for row in rows])
+    return [
+        Debtor(
+            customer_id=row.customer_id,
+            name=row.name,
+            customer_no=row.customer_no,
+            amount=_money(row.total),
+            posts=row.posts,
+            oldest_due=_as_date(row.oldest_due),
+            stage=STAGES[row.stage],
+            case_numbers=tuple(numbers.get(row.customer_id, ())),
+        )
+        for row in rows
+    ]
+
+
+def _as_date(value: Any) -> date:
+    # SQLite hands MIN() of a DATE column back as text.
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _case_numbers(state: _PostState, customer_ids: Sequence[int]) -> dict[int, list[str]]:
+    if not customer_ids:
+        return {}
+    numbers: dict[int, list[str]] = {}
+    stmt = (
+        select(SveaCase.customer_id, SveaCase.case_number)
+        .where(state.open_cases(), SveaCase.customer_id.in_(customer_ids), SveaCase.case_number.is_not(None))
+        .order_by(SveaCase.customer_id, SveaCase.case_number)
+    )
+    for customer_id, case_number in db.session.execute(stmt):
+        numbers.setdefault(customer_id, []).append(str(case_number))
+    return numbers
+
+
+def month_starts(as_of: date, count: int = 12) -> list[date]:
+    """The first days of the ``count`` months ending with the month of ``as_of``, oldest first."""
+    months = []
+    year, month = as_of.year, as_of.month
+    for _ in range(count):
+        months.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+def _month_index(column: Any, starts: Sequence[date | datetime]) -> ColumnElement[int]:
+    """Which of the months a value falls in (0 = oldest); callers bound the value to the range."""
+    return case(*[(column >= start, index) for index, start in reversed(list(enumerate(starts)))], else_=0)
+
+
+def _monthly(client_id: int, as_of: date, count: int = 12) -> list[Month]:
+    starts = month_starts(as_of, count)
+    first = starts[0]
+    next_day = start_of_day_utc(as_of + timedelta(days=1))
+    starts_utc = [start_of_day_utc(s) for s in starts]
+
+    after_reminder = (
+        select(ReminderStep.id)
+        .where(ReminderStep.post_id == PaymentAllocation.post_id, ReminderStep.sent_on <= Payment.paid_on)
+        .exists()
+    )
+    # The payments module records every payment booked on a post in a Svea case as a direct
+    # payment to report; a cancelled report means the case never reached Svea.
+    in_case = DirectPaymentReport.id.is_not(None)
+    kind = case((in_case, 1), (after_reminder, 0), else_=-1)
+    paid = (
+        select(
+            _month_index(Payment.paid_on, starts).label("month"),
+            kind.label("kind"),
+            PaymentAllocation.amount.label("amount"),
+        )
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .outerjoin(
+            DirectPaymentReport,
+            and_(
+                DirectPaymentReport.allocation_id == PaymentAllocation.id,
+                DirectPaymentReport.state != REPORT_CANCELLED,
+            ),
+        )
+        .where(
+            PaymentAllocation.client_id == client_id,
+            Payment.source != SOURCE_SVEA,
+            Payment.paid_on >= first,
+            Payment.paid_on <= as_of,
+            or_(PaymentAllocation.reversed_at.is_(None), PaymentAllocation.reversed_at >= next_day),
+        )
+        .subquery("paid")
+    )
+    direct = [[Decimal("0")] * count for _ in range(2)]
+    for month, kind_index, amount in db.session.execute(
+        select(paid.c.month, paid.c.kind, func.sum(paid.c.amount))
+        .where(paid.c.kind >= 0)
+        .group_by(paid.c.month, paid.c.kind)
+    ).all():
+        direct[kind_index][month] += _money(amount)
+
+    settled = (
+        select(_month_index(Settlement.settled_on, starts).label("month"), Settlement.principal_total.label("amount"))
+        .where(Settlement.client_id == client_id, Settlement.settled_on >= first, Settlement.settled_on <= as_of)
+        .subquery("settled")
+    )
+    collected = [Decimal("0")] * count
+    for month, amount in db.session.execute(
+        select(settled.c.month, func.sum(settled.c.amount)).group_by(settled.c.month)
+    ).all():
+        collected[month] += _money(amount)
+
+    opened = _count_cases_by_month(client_id, SveaCase.acknowledged_at, starts_utc, next_day)
+    closed = _count_cases_by_month(client_id, SveaCase.closed_at, starts_utc, next_day)
+    return [Month(starts[i], direct[0][i], direct[1][i], collected[i], opened[i], closed[i]) for i in range(count)]
+
+
+def _count_cases_by_month(client_id: int, column: Any, starts: Sequence[datetime], end: datetime) -> list[int]:
+    inner = (
+        select(_month_index(column, starts).label("month"))
+        .where(SveaCase.client_id == client_id, column >= starts[0], column < end)
+        .subquery("case_months")
+    )
+    counts = [0] * len(starts)
+    for month, number in db.session.execute(select(inner.c.month, func.count()).group_by(inner.c.month)).all():
+        counts[month] += number
+    return counts
+
+
+def build_overview(client_id: int, as_of: date, today: date, top: int = 10) -> Overview:
+    policy = eligibility.policy_for(client_id)
+    state: _PostState = (_Today if as_of >= today else _Past)(client_id, as_of, policy)
+    buckets, stages = _buckets_and_stages(state)
+    return Overview(
+        as_of=as_of,
+        buckets=buckets,
+        stages=stages,
+        months=_monthly(client_id, as_of),
+        debtors=_top_debtors(state, top),
+    )
+
+
+__all__ = ["BUCKETS", "STAGES", "Overview", "build_overview", "month_starts", "start_of_day_utc"]
