@@ -12,6 +12,7 @@ def register_all(app: Flask) -> None:
     from svea_web.ledger.views import bp as ledger_bp
     from svea_web.mail.views import bp as mail_bp
     from svea_web.main.views import bp as main_bp
+    from svea_web.payments.views import bp as payments_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -19,3 +20,4 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(dunning_bp, url_prefix="/dunning")
     app.register_blueprint(mail_bp, url_prefix="/mail")
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(payments_bp, url_prefix="/payments")

@@ -5,6 +5,7 @@ from svea_web.collection.models import CaseEvent, CaseMessage, CasePost, Dispatc
 from svea_web.dunning.models import CustomerPause, LetterSettings, ReminderLetter, ReminderRun, ReminderStep  # noqa: F401
 from svea_web.ledger.models import Customer, CustomerPost, ImportBatch
 from svea_web.mail.models import MailAttachment, OutgoingMail  # noqa: F401
+from svea_web.payments.models import DirectPaymentReport, Payment, PaymentAllocation, PaymentImport, Settlement  # noqa: F401
 from svea_web.setup.models import DunningSettings, SveaSettings
 
 __all__ = [

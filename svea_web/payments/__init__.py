@@ -1,0 +1,1 @@
+"""Innbetaling: payments by hand, OCR giro and camt.054 files, direct payments to Svea, Svea settlements."""

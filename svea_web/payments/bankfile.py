@@ -1,0 +1,61 @@
+"""What a payment file says, whatever its format: one BankTransaction per incoming payment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+KIND_OCR = "ocr"
+KIND_CAMT054 = "camt054"
+
+
+class PaymentFileError(ValueError):
+    """The file is refused whole. ``where`` is the line (OCR) or the element path (camt.054)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}" if where else reason)
+        self.where = where
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class BankTransaction:
+    # The transaction's own identity in the bank's numbering; unique per firm and source.
+    external_id: str
+    paid_on: date
+    # Negative for a reversal (the bank took money back); those are never matched automatically.
+    amount: Decimal
+    kids: tuple[str, ...] = ()
+    reference_text: str | None = None
+    payer_name: str | None = None
+    payer_account: str | None = None
+    where: str = ""
+
+    @property
+    def kid(self) -> str | None:
+        return self.kids[0] if self.kids else None
+
+
+@dataclass
+class ParsedFile:
+    kind: str
+    transactions: list[BankTransaction] = field(default_factory=list)
+    # Entries that are not money in: debits, pending or informational entries of a camt.054.
+    ignored: int = 0
+
+
+def detect_kind(data: bytes) -> str:
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:5]
+    if head.startswith(b"NY"):
+        return KIND_OCR
+    if head.startswith(b"<"):
+        return KIND_CAMT054
+    raise PaymentFileError("", "Ukjent filformat: verken OCR giro (poster som starter med «NY») eller camt.054 (XML)")
+
+
+def parse_payment_file(data: bytes) -> ParsedFile:
+    from svea_web.payments import camt054, ocr
+
+    kind = detect_kind(data)
+    return ocr.parse(data) if kind == KIND_OCR else camt054.parse(data)
