@@ -26,7 +26,7 @@ from svea_web.ledger.models import (
     CustomerPost,
 )
 from svea_web.models_base import utcnow
-from svea_web.rules.kid import make_kid
+from svea_web.rules.kid import make_kid, mod11_check_digit
 from svea_web.setup.models import DunningSettings, SveaSettings
 
 DEMO_EMAIL = "demo@svea-web.no"
@@ -142,12 +142,11 @@ class DemoLogin:
 
 def _org_no(rng: random.Random) -> str:
     while True:
+        # Organisation numbers use MOD11 with the same weights as a MOD11 KID.
         base = str(rng.randint(80000000, 99999999))
-        check = orgnr.calc_check_digit(base)
-        if check != "-" and len(check) == 1:
-            candidate = base + check
-            if orgnr.is_valid(candidate):
-                return candidate
+        check = mod11_check_digit(base)
+        if check != "-" and orgnr.is_valid(base + check):
+            return base + check
 
 
 def _national_id(rng: random.Random) -> str | None:
@@ -155,10 +154,8 @@ def _national_id(rng: random.Random) -> str | None:
         day = date(1950, 1, 1) + timedelta(days=rng.randint(0, 365 * 50))
         individual = rng.randint(0, 499) if day.year < 2000 else rng.randint(500, 999)
         base = day.strftime("%d%m%y") + f"{individual:03d}"
-        try:
-            candidate = base + fodselsnummer.calc_check_digits(base)
-        except Exception:  # noqa: BLE001,S112 - some bases have no valid check digits; try another
-            continue
+        first = fodselsnummer.calc_check_digit1(base)
+        candidate = base + first + fodselsnummer.calc_check_digit2(base + first)
         if fodselsnummer.is_valid(candidate):
             return candidate
     return None
@@ -243,9 +240,7 @@ def insert_ledger(client_id: int, today: date, customers: int, posts: int, seed:
         [{**row, "client_id": client_id, "created_at": now, "updated_at": now} for row in customer_rows],
     )
     ids = dict(
-        db.session.execute(
-            select(Customer.customer_no, Customer.id).where(Customer.client_id == client_id)
-        ).all()
+        db.session.execute(select(Customer.customer_no, Customer.id).where(Customer.client_id == client_id)).all()
     )
     by_index = [ids[row["customer_no"]] for row in customer_rows]
     rows = []
@@ -280,9 +275,7 @@ def seed_demo(today: date, svea_base_url: str | None = None) -> DemoLogin:
         email="post@nordlys-ror.example.no",
         phone="55123456",
     )
-    second = accounts.create_client(
-        "Fjellvind Catering AS", org_no="987654325", city="HAMAR", postcode="2317"
-    )
+    second = accounts.create_client("Fjellvind Catering AS", org_no="987654325", city="HAMAR", postcode="2317")
     accounts.add_member(user, client, ROLE_ADMIN)
     accounts.add_member(user, second, ROLE_ADMIN)
     insert_ledger(client.id, today, customers=200, posts=1000)

@@ -143,6 +143,8 @@ def parse_csv(data: bytes, progress: Callable[[int], None] | None = None) -> Par
     mapping = _map_headers(headers)
     result = ParsedImport()
     seen_invoices: dict[str, int] = {}
+    # A customer's fields repeat on each of its posts; validate each distinct set once.
+    customer_cache: dict[tuple[str, ...], dict[str, Any] | ValueError] = {}
     line = 1
     while True:
         try:
@@ -160,7 +162,7 @@ def parse_csv(data: bytes, progress: Callable[[int], None] | None = None) -> Par
         if progress and result.total_rows % 5000 == 0:
             progress(result.total_rows)
         try:
-            customer, post = _parse_row(cells, mapping)
+            customer, post = _parse_row(cells, mapping, customer_cache)
         except ValueError as exc:
             result.errors.append(RowError(line, str(exc)))
             continue
@@ -187,17 +189,43 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Decimal | date) else v) for k, v in row.items()}
 
 
-def _cell(cells: list[str], mapping: dict[str, int], key: str) -> str:
-    index = mapping.get(key)
-    if index is None or index >= len(cells):
-        return ""
-    return cells[index].strip()
+CUSTOMER_COLUMNS = (
+    "customer_no",
+    "name",
+    "kind",
+    "org_no",
+    "national_id",
+    "address",
+    "postcode",
+    "city",
+    "email",
+    "phone",
+)
 
 
-def _parse_row(cells: list[str], mapping: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _parse_row(
+    cells: list[str], mapping: dict[str, int], customer_cache: dict[tuple[str, ...], dict[str, Any] | ValueError]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    width = len(cells)
+    values = {key: cells[index].strip() if index < width else "" for key, index in mapping.items()}
+
     def get(key: str) -> str:
-        return _cell(cells, mapping, key)
+        return values.get(key, "")
 
+    key = tuple(values.get(column, "") for column in CUSTOMER_COLUMNS)
+    cached = customer_cache.get(key)
+    if cached is None:
+        try:
+            cached = _parse_customer(get)
+        except ValueError as exc:
+            cached = exc
+        customer_cache[key] = cached
+    if isinstance(cached, ValueError):
+        raise cached
+    return dict(cached), _parse_post(get, cached["customer_no"])
+
+
+def _parse_customer(get: Callable[[str], str]) -> dict[str, Any]:
     customer_no = get("customer_no")
     if not customer_no:
         raise ValueError("kundenummer mangler")
@@ -236,9 +264,13 @@ def _parse_row(cells: list[str], mapping: dict[str, int]) -> tuple[dict[str, Any
         "email": email,
         "phone": get("phone")[:40] or None,
     }
+    return customer
+
+
+def _parse_post(get: Callable[[str], str], customer_no: str) -> dict[str, Any] | None:
     invoice_no = get("invoice_no")
     if not invoice_no:
-        return customer, None
+        return None
     if len(invoice_no) > 40:
         raise ValueError("fakturanummer er lengre enn 40 tegn")
     amount = _field(parse_amount, get("amount"), "beløp")
@@ -261,7 +293,7 @@ def _parse_row(cells: list[str], mapping: dict[str, int]) -> tuple[dict[str, Any
         except InvalidKid as exc:
             raise ValueError(f"KID {raw_kid}: {exc}") from exc
     match_no = get("match_no") or invoice_no
-    post = {
+    return {
         "customer_no": customer_no,
         "invoice_no": invoice_no,
         "match_no": match_no[:40],
@@ -273,7 +305,6 @@ def _parse_row(cells: list[str], mapping: dict[str, int]) -> tuple[dict[str, Any
         "kind": POST_CREDIT_NOTE if amount < 0 else POST_INVOICE,
         "text": get("text") or None,
     }
-    return customer, post
 
 
 def _field(parser: Callable[[str], Any], raw: str, label: str) -> Any:

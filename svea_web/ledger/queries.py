@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, selectinload
 
 from svea_web.extensions import db
 from svea_web.ledger.models import STATUS_OPEN, STATUS_PAID, Customer, CustomerPost
@@ -80,8 +80,16 @@ class Page:
         return self.page < self.pages
 
 
+def _needs_customer_join(pq: PostQuery) -> bool:
+    return bool(pq.q) or pq.sort == "customer"
+
+
 def _filtered_posts(client_id: int, pq: PostQuery, today: date) -> Select[Any]:
-    stmt = select(CustomerPost).join(CustomerPost.customer).where(CustomerPost.client_id == client_id)
+    # The customer is joined only when the search or the sort needs it: the common lists then run
+    # on the (client, status, due date, open amount) index alone.
+    stmt = select(CustomerPost).where(CustomerPost.client_id == client_id)
+    if _needs_customer_join(pq):
+        stmt = stmt.join(CustomerPost.customer)
     if pq.filter == "open":
         stmt = stmt.where(CustomerPost.status == STATUS_OPEN)
     elif pq.filter == "overdue":
@@ -112,25 +120,17 @@ def _filtered_posts(client_id: int, pq: PostQuery, today: date) -> Select[Any]:
     return stmt
 
 
-def list_posts(client_id: int, pq: PostQuery, today: date, per_page: int = 50) -> Page:
+def list_posts(client_id: int, pq: PostQuery, today: date, per_page: int = 50) -> tuple[Page, Decimal]:
+    """One page of posts, and the open amount of the whole selection."""
     stmt = _filtered_posts(client_id, pq, today)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    count, total_open = db.session.execute(
+        stmt.with_only_columns(func.count(), func.coalesce(func.sum(CustomerPost.open_amount), 0))
+    ).one()
     column = POST_SORTS[pq.sort]
     order = column.desc() if pq.direction == "desc" else column.asc()
-    stmt = (
-        stmt.options(contains_eager(CustomerPost.customer))
-        .order_by(order, CustomerPost.id)
-        .limit(per_page)
-        .offset((pq.page - 1) * per_page)
-    )
-    return Page(list(db.session.scalars(stmt).unique()), total, pq.page, per_page)
-
-
-def posts_total(client_id: int, pq: PostQuery, today: date) -> Decimal:
-    stmt = _filtered_posts(client_id, pq, today).with_only_columns(
-        func.coalesce(func.sum(CustomerPost.open_amount), 0)
-    )
-    return Decimal(db.session.scalar(stmt) or 0)
+    loader = contains_eager(CustomerPost.customer) if _needs_customer_join(pq) else selectinload(CustomerPost.customer)
+    stmt = stmt.options(loader).order_by(order, CustomerPost.id).limit(per_page).offset((pq.page - 1) * per_page)
+    return Page(list(db.session.scalars(stmt).unique()), count or 0, pq.page, per_page), Decimal(total_open or 0)
 
 
 CUSTOMER_SORTS = {"name": Customer.name, "customer_no": Customer.customer_no}
@@ -146,18 +146,14 @@ def list_customers(client_id: int, q: str, sort: str, direction: str, page: int,
     stmt = select(Customer, balance.label("balance")).where(Customer.client_id == client_id)
     if q:
         like = f"%{q.lower()}%"
-        stmt = stmt.where(
-            or_(func.lower(Customer.name).like(like), Customer.customer_no == q, Customer.org_no == q)
-        )
+        stmt = stmt.where(or_(func.lower(Customer.name).like(like), Customer.customer_no == q, Customer.org_no == q))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     if sort == "balance":
         order = balance.desc() if direction == "desc" else balance.asc()
     else:
         column = CUSTOMER_SORTS.get(sort, Customer.name)
         order = column.desc() if direction == "desc" else column.asc()
-    rows = db.session.execute(
-        stmt.order_by(order, Customer.id).limit(per_page).offset((page - 1) * per_page)
-    ).all()
+    rows = db.session.execute(stmt.order_by(order, Customer.id).limit(per_page).offset((page - 1) * per_page)).all()
     return Page([(row[0], Decimal(row[1])) for row in rows], total, page, per_page)
 
 

@@ -125,9 +125,7 @@ def apply_batch(batch_id: int) -> None:
             return
         counts = upsert(batch.client_id, parsed)
         db.session.execute(
-            update(ImportBatch)
-            .where(ImportBatch.id == batch_id)
-            .values(done_rows=parsed.total_rows, **counts)
+            update(ImportBatch).where(ImportBatch.id == batch_id).values(done_rows=parsed.total_rows, **counts)
         )
         audit.record(
             batch.client_id,
@@ -157,9 +155,7 @@ def _post_status(open_amount: Decimal) -> str:
 def upsert(client_id: int, parsed: ParsedImport) -> dict[str, int]:
     """Insert new customers and posts, update existing ones (by customer number and invoice number)."""
     existing_customers = dict(
-        db.session.execute(
-            select(Customer.customer_no, Customer.id).where(Customer.client_id == client_id)
-        ).all()
+        db.session.execute(select(Customer.customer_no, Customer.id).where(Customer.client_id == client_id)).all()
     )
     new_customers: list[dict[str, Any]] = []
     changed_customers: list[dict[str, Any]] = []
@@ -171,15 +167,11 @@ def upsert(client_id: int, parsed: ParsedImport) -> dict[str, int]:
             changed_customers.append({"id": customer_id, **fields})
     now = utcnow()
     if new_customers:
-        db.session.execute(
-            insert(Customer), [{**c, "created_at": now, "updated_at": now} for c in new_customers]
-        )
+        db.session.execute(insert(Customer), [{**c, "created_at": now, "updated_at": now} for c in new_customers])
     if changed_customers:
         db.session.execute(update(Customer), [{**c, "updated_at": now} for c in changed_customers])
     customer_ids = dict(
-        db.session.execute(
-            select(Customer.customer_no, Customer.id).where(Customer.client_id == client_id)
-        ).all()
+        db.session.execute(select(Customer.customer_no, Customer.id).where(Customer.client_id == client_id)).all()
     )
     existing_posts = dict(
         db.session.execute(

@@ -24,12 +24,9 @@ bp = Blueprint("ledger", __name__)
 def posts() -> ResponseReturnValue:
     pq = queries.PostQuery.from_args(request.args)
     day = today()
-    page = queries.list_posts(current_client_id(), pq, day)
-    total_open = queries.posts_total(current_client_id(), pq, day)
+    page, total_open = queries.list_posts(current_client_id(), pq, day)
     template = "ledger/_posts_table.html" if wants_fragment() else "ledger/posts.html"
-    return render_template(
-        template, page=page, pq=pq, today=day, total_open=total_open, filters=FILTER_LABELS
-    )
+    return render_template(template, page=page, pq=pq, today=day, total_open=total_open, filters=FILTER_LABELS)
 
 
 FILTER_LABELS = (
@@ -61,11 +58,9 @@ def customers() -> ResponseReturnValue:
 def customer(customer_id: int) -> ResponseReturnValue:
     cust = get_scoped_or_404(Customer, customer_id)
     pq = queries.PostQuery.from_args(request.args)
-    pq = queries.PostQuery(
-        filter=pq.filter, sort=pq.sort, direction=pq.direction, page=pq.page, customer_id=cust.id
-    )
+    pq = queries.PostQuery(filter=pq.filter, sort=pq.sort, direction=pq.direction, page=pq.page, customer_id=cust.id)
     day = today()
-    page = queries.list_posts(current_client_id(), pq, day)
+    page, _ = queries.list_posts(current_client_id(), pq, day)
     if wants_fragment():
         return render_template(
             "ledger/_posts_table.html", page=page, pq=pq, today=day, total_open=None, filters=FILTER_LABELS
