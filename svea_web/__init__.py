@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ def _instance_secret(app: Flask, filename: str, make: Any) -> str:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=os.environ.get("SVEA_WEB_INSTANCE") or None, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     from svea_web.config import from_environment
@@ -48,9 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("ENCRYPTION_KEYS"):
         from cryptography.fernet import Fernet
 
-        app.config["ENCRYPTION_KEYS"] = _instance_secret(
-            app, "encryption_key", lambda: Fernet.generate_key().decode()
-        )
+        app.config["ENCRYPTION_KEYS"] = _instance_secret(app, "encryption_key", lambda: Fernet.generate_key().decode())
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
 
     from svea_web.logging_setup import configure_logging

@@ -25,10 +25,7 @@ def load_current_client() -> None:
     if not current_user.is_authenticated:
         return
     memberships = db.session.scalars(
-        select(Membership)
-        .where(Membership.user_id == current_user.id)
-        .join(Membership.client)
-        .order_by(Client.name)
+        select(Membership).where(Membership.user_id == current_user.id).join(Membership.client).order_by(Client.name)
     ).all()
     g.memberships = memberships
     if not memberships:

@@ -7,9 +7,7 @@ from wtforms.validators import DataRequired, Email, Length
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(
-        _l("E-post"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
-    )
+    email = EmailField(_l("E-post"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
     password = PasswordField(_l("Passord"), validators=[DataRequired(), Length(max=200)])
     next = HiddenField()
 

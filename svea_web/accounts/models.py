@@ -68,9 +68,7 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
     phone: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    memberships: Mapped[list[Membership]] = relationship(
-        back_populates="client", cascade="all, delete-orphan"
-    )
+    memberships: Mapped[list[Membership]] = relationship(back_populates="client", cascade="all, delete-orphan")
 
     def __repr__(self) -> str:
         return f"<Client {self.id}>"
