@@ -8,6 +8,7 @@ from flask import Flask
 def register_all(app: Flask) -> None:
     from svea_web.accounts.views import bp as accounts_bp
     from svea_web.admin.views import bp as jobs_bp
+    from svea_web.collection.views import bp as collection_bp
     from svea_web.dunning.views import bp as dunning_bp
     from svea_web.ledger.views import bp as ledger_bp
     from svea_web.mail.views import bp as mail_bp
@@ -18,6 +19,7 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(ledger_bp, url_prefix="/ledger")
     app.register_blueprint(dunning_bp, url_prefix="/dunning")
+    app.register_blueprint(collection_bp, url_prefix="/collection")
     app.register_blueprint(mail_bp, url_prefix="/mail")
     app.register_blueprint(jobs_bp)
     app.register_blueprint(payments_bp, url_prefix="/payments")

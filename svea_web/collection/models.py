@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,12 +27,28 @@ CASE_CLOSED = "closed"
 CASE_STATES = (CASE_PENDING, CASE_SUBMITTED, CASE_OPEN, CASE_REJECTED, CASE_FAILED, CASE_CLOSED)
 ACTIVE_CASE_STATES = (CASE_PENDING, CASE_SUBMITTED, CASE_OPEN, CASE_FAILED)
 
+# SveaCase.close_status: closing sent to Svea by a job, or the job gave up.
+CLOSE_PENDING = "pending"
+CLOSE_FAILED = "failed"
+
+MESSAGE_PENDING = "pending"
+MESSAGE_SENT = "sent"
+MESSAGE_FAILED = "failed"
+MESSAGE_RECEIVED = "received"
+
+SYNC_IDLE = "idle"
+SYNC_QUEUED = "queued"
+SYNC_RUNNING = "running"
+SYNC_FAILED = "failed"
+
 
 class SveaCase(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "svea_case"
     __table_args__ = (
         UniqueConstraint("client_id", "case_number"),
         Index("ix_svea_case_client_state", "client_id", "state"),
+        Index("ix_svea_case_client_batch", "client_id", "batch_key"),
+        Index("ix_svea_case_client_request", "client_id", "request_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -50,6 +66,14 @@ class SveaCase(db.Model):  # type: ignore[name-defined,misc]
     closed_at: Mapped[datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(40))
     close_requested_at: Mapped[datetime | None]
+    # A close sent to Svea by a job: pending while the job runs, failed when it gave up (retry possible).
+    close_status: Mapped[str | None] = mapped_column(String(10))
+    close_idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    close_attempts: Mapped[int] = mapped_column(default=0)
+    # The cases marked together share a batch key: the progress bar of one bulk submission.
+    batch_key: Mapped[str | None] = mapped_column(String(32))
+    # When the submitted request's status was last asked for (rejections only show there).
+    request_checked_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
     principal_original: Mapped[Money] = mapped_column(default=Decimal("0"))
@@ -72,8 +96,6 @@ class SveaCase(db.Model):  # type: ignore[name-defined,misc]
     @property
     def free_withdrawal_until(self) -> date | None:
         """Svea's terms: withdrawal is free within 40 days of handover."""
-        from datetime import timedelta
-
         handed_over = self.acknowledged_at or self.submitted_at
         return (handed_over + timedelta(days=40)).date() if handed_over else None
 
@@ -135,6 +157,8 @@ class Dispatch(db.Model):  # type: ignore[name-defined,misc]
     title: Mapped[str] = mapped_column(String(200), default="")
     sent_at: Mapped[datetime]
     deadline: Mapped[date | None]
+    fee_charged: Mapped[Money | None]
+    total_due: Mapped[Money | None]
 
 
 MESSAGE_OUT = "out"
@@ -156,6 +180,10 @@ class CaseMessage(db.Model):  # type: ignore[name-defined,misc]
     external_id: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # Outgoing messages: sent with this key, so a retried job cannot post the message twice.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    author: Mapped[str | None] = mapped_column(String(200))
 
 
 class SyncState(db.Model):  # type: ignore[name-defined,misc]
@@ -169,3 +197,5 @@ class SyncState(db.Model):  # type: ignore[name-defined,misc]
     last_settlement_id: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(12), default="idle")  # idle | queued | running | failed
     last_error: Mapped[str | None] = mapped_column(Text)
+    # When the current sync was asked for: a sync queued longer ago than that is presumed lost.
+    requested_at: Mapped[datetime | None]

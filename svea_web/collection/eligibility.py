@@ -1,0 +1,260 @@
+"""Nye saker: which posts may go to Svea now, as database queries over the whole ledger.
+
+The rule is `svea_web.rules.dunning.eligible_for_svea_after`, written as SQL so that a ledger of
+100,000 posts is filtered, counted and paged by the database (tests check the two agree):
+
+- an open invoice with something left to pay (and at least the minimum amount), not paused, overdue,
+  and not already in a case;
+- at level Purring (Svea runs the reminders), or with no in-app steps: overdue by ``offer_after_days``;
+- at level Inkasso with in-app steps: every step sent and the last step's deadline passed;
+- a customer who already has a case at Svea: any newly overdue post goes straight to Nye saker.
+
+Rows: one per post (its match number shown), or with Gruppere poster one per customer holding all its
+eligible posts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, and_, func, or_, select
+
+from svea_web.collection.models import (
+    ACTIVE_CASE_STATES,
+    CASE_REJECTED,
+    LEVEL_INKASSO,
+    LEVEL_PURRING,
+    CasePost,
+    SveaCase,
+)
+from svea_web.extensions import db
+from svea_web.ledger.models import KIND_COMPANY, POST_INVOICE, STATUS_OPEN, Customer, CustomerPost
+from svea_web.ledger.queries import Page
+from svea_web.rules.dunning import DunningPolicy
+from svea_web.setup.services import dunning_settings, svea_settings
+
+# Svea takes at most this many invoices in one case; a bigger group is sent as several cases.
+MAX_INVOICES_PER_CASE = 200
+
+NEW_SORTS = ("due_date", "customer", "open_amount")
+
+
+@dataclass(frozen=True)
+class Policy:
+    level: str
+    required_steps: int  # in-app steps every post must have been through (0: offer after the due date)
+    offer_after_days: int
+    min_amount: Decimal
+    group_by_customer: bool
+
+
+def policy_for(client_id: int) -> Policy:
+    svea = svea_settings(client_id)
+    dunning = dunning_settings(client_id)
+    level = svea.handover_level if svea is not None else LEVEL_PURRING
+    required = 0
+    if level == LEVEL_INKASSO and dunning is not None:
+        required = DunningPolicy(
+            in_app_reminders=dunning.in_app_steps,
+            notice_enabled=dunning.notice_enabled,
+            days_between=dunning.days_between,
+            fee_enabled=dunning.fee_enabled,
+            min_amount=dunning.min_amount,
+        ).in_app_steps
+    return Policy(
+        level=level,
+        required_steps=required,
+        offer_after_days=dunning.offer_after_days if dunning is not None else 14,
+        min_amount=dunning.min_amount if dunning is not None else Decimal("0"),
+        group_by_customer=bool(svea and svea.group_by_customer),
+    )
+
+
+def customers_with_case(client_id: int) -> Any:
+    return select(SveaCase.customer_id).where(SveaCase.client_id == client_id, SveaCase.state.in_(ACTIVE_CASE_STATES))
+
+
+def eligible_conditions(client_id: int, policy: Policy, today: date) -> list[ColumnElement[bool]]:
+    if policy.required_steps == 0:
+        ready = CustomerPost.due_date <= today - timedelta(days=max(policy.offer_after_days, 1))
+    else:
+        # The deadline is the last day to pay: the post is ready from the day after.
+        ready = and_(
+            CustomerPost.reminder_step >= policy.required_steps,
+            CustomerPost.reminder_deadline.is_not(None),
+            CustomerPost.reminder_deadline < today,
+        )
+    return [
+        CustomerPost.client_id == client_id,
+        CustomerPost.status == STATUS_OPEN,
+        CustomerPost.kind == POST_INVOICE,
+        CustomerPost.open_amount > 0,
+        CustomerPost.open_amount >= policy.min_amount,
+        CustomerPost.svea_case_id.is_(None),
+        CustomerPost.paused.is_(False),
+        or_(CustomerPost.paused_until.is_(None), CustomerPost.paused_until <= today),
+        CustomerPost.due_date < today,
+        or_(ready, CustomerPost.customer_id.in_(customers_with_case(client_id))),
+    ]
+
+
+@dataclass
+class NewCaseRow:
+    """One row of Nye saker: what one marked check box turns into (one case, or a few if very large)."""
+
+    key: str  # "p<post id>" or "c<customer id>"
+    customer: Customer
+    posts: list[CustomerPost]
+    open_amount: Decimal
+    oldest_due: date
+    post_count: int
+    warnings: list[str] = field(default_factory=list)
+    history: list[tuple[str, str]] = field(default_factory=list)  # (badge kind, text)
+
+
+def count_rows(client_id: int, policy: Policy, today: date) -> int:
+    conditions = eligible_conditions(client_id, policy, today)
+    if policy.group_by_customer:
+        stmt = select(func.count(func.distinct(CustomerPost.customer_id))).where(*conditions)
+    else:
+        stmt = select(func.count()).select_from(CustomerPost).where(*conditions)
+    return int(db.session.scalar(stmt) or 0)
+
+
+def list_rows(
+    client_id: int,
+    policy: Policy,
+    today: date,
+    sort: str = "due_date",
+    direction: str = "asc",
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    total = count_rows(client_id, policy, today)
+    conditions = eligible_conditions(client_id, policy, today)
+    desc = direction == "desc"
+    if policy.group_by_customer:
+        oldest = func.min(CustomerPost.due_date)
+        amount = func.sum(CustomerPost.open_amount)
+        order = {"customer": Customer.name, "open_amount": amount}.get(sort, oldest)
+        grouped = db.session.execute(
+            select(CustomerPost.customer_id, oldest, amount, func.count())
+            .join(Customer, Customer.id == CustomerPost.customer_id)
+            .where(*conditions)
+            .group_by(CustomerPost.customer_id, Customer.name)
+            .order_by(order.desc() if desc else order.asc(), CustomerPost.customer_id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        customer_ids = [row[0] for row in grouped]
+        posts_by_customer: dict[int, list[CustomerPost]] = defaultdict(list)
+        for post in db.session.scalars(
+            select(CustomerPost)
+            .where(*conditions, CustomerPost.customer_id.in_(customer_ids))
+            .order_by(CustomerPost.due_date, CustomerPost.id)
+        ):
+            posts_by_customer[post.customer_id].append(post)
+        customers = {c.id: c for c in db.session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
+        rows = [
+            NewCaseRow(
+                key=f"c{customer_id}",
+                customer=customers[customer_id],
+                posts=posts_by_customer[customer_id],
+                open_amount=Decimal(total_open),
+                oldest_due=oldest_due,
+                post_count=count,
+            )
+            for customer_id, oldest_due, total_open, count in grouped
+        ]
+    else:
+        column = {"customer": Customer.name, "open_amount": CustomerPost.open_amount}.get(sort, CustomerPost.due_date)
+        pairs = db.session.execute(
+            select(CustomerPost, Customer)
+            .join(Customer, Customer.id == CustomerPost.customer_id)
+            .where(*conditions)
+            .order_by(column.desc() if desc else column.asc(), CustomerPost.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        ).all()
+        rows = [
+            NewCaseRow(
+                key=f"p{post.id}",
+                customer=customer,
+                posts=[post],
+                open_amount=post.open_amount,
+                oldest_due=post.due_date,
+                post_count=1,
+            )
+            for post, customer in pairs
+        ]
+    _annotate(rows)
+    return Page(rows, total, page, per_page)
+
+
+def debtor_warnings(customer: Customer) -> list[str]:
+    """What Svea will miss about the debtor: shown before sending, since Svea rejects such cases."""
+    warnings = []
+    if customer.kind == KIND_COMPANY and not customer.org_no:
+        warnings.append(_("Mangler organisasjonsnummer"))
+    if customer.kind != KIND_COMPANY and not customer.national_id:
+        warnings.append(_("Mangler fødselsnummer"))
+    if not (customer.address and customer.postcode and customer.city):
+        warnings.append(_("Mangler adresse"))
+    return warnings
+
+
+def _annotate(rows: list[NewCaseRow]) -> None:
+    """Warnings about the debtor, and what became of earlier cases with these posts."""
+    post_ids = [post.id for row in rows for post in row.posts]
+    earlier: dict[int, list[tuple[str, str | None, str | None]]] = defaultdict(list)
+    if post_ids:
+        for post_id, state, case_number, reason in db.session.execute(
+            select(CasePost.post_id, SveaCase.state, SveaCase.case_number, SveaCase.last_error)
+            .join(SveaCase, SveaCase.id == CasePost.case_id)
+            .where(CasePost.post_id.in_(post_ids), CasePost.active.is_(False))
+            .order_by(SveaCase.id)
+        ):
+            earlier[post_id].append((state, case_number, reason))
+    for row in rows:
+        row.warnings = debtor_warnings(row.customer)
+        notes: list[tuple[str, str]] = []
+        for post in row.posts:
+            for state, case_number, reason in earlier.get(post.id, [])[-1:]:
+                if state == CASE_REJECTED:
+                    note = ("danger", _("Avvist av Svea: %(reason)s", reason=reason or ""))
+                else:
+                    note = ("info", _("Var i sak %(number)s (avsluttet)", number=case_number or ""))
+                if note not in notes:
+                    notes.append(note)
+        row.history = notes
+
+
+def posts_for_rows(client_id: int, policy: Policy, today: date, keys: list[str]) -> list[list[CustomerPost]]:
+    """The posts each marked row stands for now (paid or already sent posts drop out), one list per case."""
+    post_ids = sorted({int(key[1:]) for key in keys if key[:1] == "p" and key[1:].isdigit()})
+    customer_ids = sorted({int(key[1:]) for key in keys if key[:1] == "c" and key[1:].isdigit()})
+    conditions = eligible_conditions(client_id, policy, today)
+    groups: list[list[CustomerPost]] = []
+    if post_ids:
+        for post in db.session.scalars(
+            select(CustomerPost).where(*conditions, CustomerPost.id.in_(post_ids)).order_by(CustomerPost.id)
+        ):
+            groups.append([post])
+    if customer_ids:
+        by_customer: dict[int, list[CustomerPost]] = defaultdict(list)
+        for post in db.session.scalars(
+            select(CustomerPost)
+            .where(*conditions, CustomerPost.customer_id.in_(customer_ids))
+            .order_by(CustomerPost.customer_id, CustomerPost.due_date, CustomerPost.id)
+        ):
+            by_customer[post.customer_id].append(post)
+        for posts in by_customer.values():
+            groups.extend(
+                posts[start : start + MAX_INVOICES_PER_CASE] for start in range(0, len(posts), MAX_INVOICES_PER_CASE)
+            )
+    return groups

@@ -1,0 +1,1045 @@
+"""Inkassosaker: create cases from marked posts, hand them to Svea, follow them, talk, close.
+
+Never twice, never lost:
+- A case gets its idempotency key when its row is created, in the transaction that links its posts; the
+  partial unique index on CasePost(post_id) WHERE active makes a second active case for a post impossible.
+- The submit job POSTs only while the case has no request id, always with the stored key, so a retry after
+  a timeout (or after a worker died mid-call) gets Svea's first answer again instead of a second case.
+- Every job is safe to run twice: it reads the state from the database before it calls Svea.
+- A job that gives up leaves the case (or message, or close) failed, with the reason and a retry button.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from redis.exceptions import RedisError
+from rq import Retry
+from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from svea_web import audit
+from svea_web.clock import today
+from svea_web.collection import eligibility
+from svea_web.collection.models import (
+    CASE_CLOSED,
+    CASE_FAILED,
+    CASE_OPEN,
+    CASE_PENDING,
+    CASE_REJECTED,
+    CASE_SUBMITTED,
+    CLOSE_FAILED,
+    CLOSE_PENDING,
+    LEVEL_INKASSO,
+    MESSAGE_FAILED,
+    MESSAGE_IN,
+    MESSAGE_OUT,
+    MESSAGE_PENDING,
+    MESSAGE_RECEIVED,
+    MESSAGE_SENT,
+    SYNC_FAILED,
+    SYNC_IDLE,
+    SYNC_QUEUED,
+    SYNC_RUNNING,
+    CaseEvent,
+    CaseMessage,
+    CasePost,
+    Dispatch,
+    SveaCase,
+    SyncState,
+)
+from svea_web.extensions import db
+from svea_web.ledger.models import KIND_COMPANY, CustomerPost
+from svea_web.models_base import utcnow
+from svea_web.rules.kid import pad_kid
+from svea_web.setup.models import SveaSettings
+from svea_web.setup.services import setup_problems, svea_client_for, svea_settings
+from svea_web.svea import (
+    Address,
+    CaseInfo,
+    CaseLevel,
+    CaseSubmission,
+    CloseReason,
+    Debtor,
+    DebtorType,
+    Invoice,
+    MessageDirection,
+    RequestState,
+    SveaAuthError,
+    SveaClient,
+    SveaConflict,
+    SveaError,
+    SveaMalformedResponse,
+    SveaRejected,
+    SveaUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+# One first try and three retries (RQ Retry with these intervals, in seconds) before a job gives up.
+MAX_ATTEMPTS = 4
+RETRY_INTERVALS = [15, 60, 300]
+# A job that should have run by now but left its row pending was lost (worker killed): run it again.
+STALLED_AFTER = timedelta(minutes=10)
+# Rejections show only on the request, not in the delta poll: ask for this many per sync.
+REQUEST_CHECKS_PER_SYNC = 50
+
+CLOSE_REASONS = (
+    (CloseReason.WITHDRAWN.value, _l("Trukket tilbake")),
+    (CloseReason.PAID_TO_CREDITOR.value, _l("Betalt direkte til oss")),
+    (CloseReason.CREDITED.value, _l("Kreditert")),
+    (CloseReason.OTHER.value, _l("Annet")),
+)
+
+# Svea's event kinds after which it has new letters or a reply from the case handler for us.
+LETTER_EVENT_SUFFIX = "_SENT"
+REPLY_EVENT = "MESSAGE_FROM_HANDLER"
+
+
+class CollectionError(Exception):
+    """An action the user asked for cannot be done; the message says why and what to do (Norwegian)."""
+
+
+class _PostTaken(Exception):
+    """One of the posts was put in another case between reading and writing."""
+
+
+class RetryLater(Exception):
+    """A Svea call failed in a way worth trying again; the job raises it so that RQ retries it later."""
+
+
+def _naive(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _rowcount(statement: Any) -> int:
+    result = db.session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+def _new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def add_event(
+    case: SveaCase, kind: str, text: str, *, user_id: int | None = None, at: datetime | None = None
+) -> CaseEvent:
+    """A line in the case's history from the app (Svea's own events come in through the sync)."""
+    event = CaseEvent(case_id=case.id, at=at or utcnow(), source="app", kind=kind, text=text, user_id=user_id)
+    db.session.add(event)
+    case.last_event_at = max(filter(None, (case.last_event_at, event.at)))
+    return event
+
+
+# --- used by other features ---------------------------------------------------------------------------
+
+
+def case_for_post(post_id: int) -> SveaCase | None:
+    """The case currently holding the post (pending, at Svea or failed), or None.
+
+    Not scoped to the current firm: pass only ids of posts already read through the firm's scope.
+    """
+    return db.session.scalar(
+        select(SveaCase)
+        .join(CasePost, CasePost.case_id == SveaCase.id)
+        .where(CasePost.post_id == post_id, CasePost.active.is_(True))
+    )
+
+
+def record_case_event(case_id: int, kind: str, text: str, user_id: int | None = None) -> CaseEvent:
+    """Add a history line to a case (it commits with the caller's change)."""
+    case = db.session.get(SveaCase, case_id)
+    if case is None:
+        raise LookupError(f"no case {case_id}")
+    return add_event(case, kind, text, user_id=user_id)
+
+
+# --- creating cases ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CreateResult:
+    batch_key: str
+    case_ids: list[int] = field(default_factory=list)
+    posts: int = 0
+    already_in_case: int = 0  # posts someone else put in a case meanwhile
+    no_longer_eligible: int = 0  # marked rows that are paid or gone by now
+
+
+def create_cases(client_id: int, row_keys: Sequence[str], user_id: int | None) -> CreateResult:
+    """One pending case per marked row (per customer with Gruppere poster), each in its own savepoint.
+
+    Commits. The caller enqueues one submit job per case id afterwards.
+    """
+    problems = setup_problems(client_id)
+    if problems:
+        raise CollectionError(" ".join(problems))
+    keys = list(dict.fromkeys(key for key in row_keys if key))
+    if not keys:
+        raise CollectionError(_("Marker minst én rad først."))
+    policy = eligibility.policy_for(client_id)
+    groups = eligibility.posts_for_rows(client_id, policy, today(), keys)
+    result = CreateResult(batch_key=_new_key())
+    found_rows = {f"p{g[0].id}" for g in groups if len(g) == 1} | {f"c{g[0].customer_id}" for g in groups}
+    result.no_longer_eligible = sum(1 for key in keys if key not in found_rows)
+    for posts in groups:
+        try:
+            with db.session.begin_nested():
+                case = _new_case(client_id, policy.level, posts, result.batch_key, user_id)
+        except (IntegrityError, _PostTaken):
+            # Another user (or a double click) put one of these posts in a case first.
+            result.already_in_case += len(posts)
+            continue
+        result.case_ids.append(case.id)
+        result.posts += len(posts)
+    if result.case_ids:
+        audit.record(
+            client_id,
+            "collection.cases_created",
+            "svea_case_batch",
+            result.batch_key,
+            f"{len(result.case_ids)} saker, {result.posts} poster",
+            user_id=user_id,
+        )
+    db.session.commit()
+    return result
+
+
+def _new_case(client_id: int, level: str, posts: list[CustomerPost], batch_key: str, user_id: int | None) -> SveaCase:
+    total = sum((post.open_amount for post in posts), Decimal("0"))
+    case = SveaCase(
+        client_id=client_id,
+        customer_id=posts[0].customer_id,
+        level=level,
+        state=CASE_PENDING,
+        idempotency_key=_new_key(),
+        batch_key=batch_key,
+        principal_original=total,
+        principal_remaining=total,
+        created_by_id=user_id,
+    )
+    db.session.add(case)
+    db.session.flush()
+    for post in posts:
+        db.session.add(CasePost(case_id=case.id, post_id=post.id, active=True, amount_at_handover=post.open_amount))
+    db.session.flush()
+    taken = _rowcount(
+        update(CustomerPost)
+        .where(CustomerPost.id.in_([post.id for post in posts]), CustomerPost.svea_case_id.is_(None))
+        .values(svea_case_id=case.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    if taken != len(posts):
+        raise _PostTaken()
+    word = _("purring") if level != LEVEL_INKASSO else _("inkasso")
+    add_event(
+        case,
+        "created",
+        _("Saken er opprettet (%(level)s) med %(n)s poster og sendes til Svea.", level=word, n=len(posts)),
+        user_id=user_id,
+    )
+    return case
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    total: int
+    pending: int
+    submitted: int
+    confirmed: int
+    rejected: int
+    failed: int
+
+    @property
+    def sent(self) -> int:
+        return self.total - self.pending
+
+    @property
+    def sending(self) -> bool:
+        return self.pending > 0
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.sent / self.total) if self.total else 100
+
+
+def batch_progress(client_id: int, batch_key: str) -> BatchProgress | None:
+    counts = dict(
+        db.session.execute(
+            select(SveaCase.state, func.count())
+            .where(SveaCase.client_id == client_id, SveaCase.batch_key == batch_key)
+            .group_by(SveaCase.state)
+        ).all()
+    )
+    total = sum(counts.values())
+    if not total:
+        return None
+    return BatchProgress(
+        total=total,
+        pending=counts.get(CASE_PENDING, 0),
+        submitted=counts.get(CASE_SUBMITTED, 0),
+        confirmed=counts.get(CASE_OPEN, 0) + counts.get(CASE_CLOSED, 0),
+        rejected=counts.get(CASE_REJECTED, 0),
+        failed=counts.get(CASE_FAILED, 0),
+    )
+
+
+# --- submitting ----------------------------------------------------------------------------------------
+
+
+def _level(level: str) -> CaseLevel:
+    return CaseLevel.INKASSO if level == LEVEL_INKASSO else CaseLevel.PURRING
+
+
+def _kid(kid: str | None, length: int) -> str | None:
+    if not kid:
+        return None
+    try:
+        return pad_kid(kid, length)
+    except ValueError:
+        return kid  # longer than the configured length: Svea gets it as it is, never cut
+
+
+def build_submission(case: SveaCase, settings: SveaSettings | None) -> CaseSubmission:
+    customer = case.customer
+    company = customer.kind == KIND_COMPANY
+    kid_length = settings.kid_length if settings is not None else 25
+    links = sorted((link for link in case.links if link.active), key=lambda link: (link.post.due_date, link.post_id))
+    return CaseSubmission(
+        level=_level(case.level),
+        # The idempotency key doubles as our reference: the sync can then recognise the case even if
+        # the answer to the POST was lost.
+        creditor_ref=case.idempotency_key,
+        debtor=Debtor(
+            type=DebtorType.COMPANY if company else DebtorType.PERSON,
+            name=customer.name,
+            address=Address(
+                street=customer.address or "", postal_code=customer.postcode or "", city=customer.city or ""
+            ),
+            org_no=customer.org_no if company else None,
+            national_id=None if company else customer.national_id,
+            email=customer.email,
+            customer_no=customer.customer_no,
+        ),
+        invoices=[
+            Invoice(
+                invoice_no=link.post.invoice_no,
+                match_no=link.post.match_no,
+                invoice_date=link.post.invoice_date,
+                due_date=link.post.due_date,
+                amount=link.post.amount,
+                remaining_amount=link.amount_at_handover,
+                kid=_kid(link.post.kid, kid_length),
+                currency=link.post.currency,
+            )
+            for link in links
+        ],
+    )
+
+
+def submit_case(case_id: int) -> None:
+    """The submit job: hand the case to Svea once, or learn what became of the earlier hand-over."""
+    case = db.session.get(SveaCase, case_id)
+    if case is None or case.state != CASE_PENDING:
+        return
+    problems = setup_problems(case.client_id)
+    if problems:
+        _fail(case, " ".join(problems))
+        db.session.commit()
+        return
+    if case.request_id:
+        _check_submitted(case)
+        return
+    submission = build_submission(case, svea_settings(case.client_id))
+    key = case.idempotency_key
+    case.attempts += 1
+    attempt = case.attempts
+    # Count the attempt before the call: a worker killed during the call still used it up.
+    db.session.commit()
+    try:
+        with svea_client_for(case.client_id) as svea:
+            result = svea.submit_case(submission, key)
+    except SveaRejected as error:
+        _reject(case, error.reason)
+        db.session.commit()
+        return
+    except SveaError as error:
+        _call_failed(case, error, attempt)
+        return
+    case.request_id = result.request_id
+    case.state = CASE_SUBMITTED
+    case.submitted_at = utcnow()
+    case.last_error = None
+    add_event(case, "submitted", _("Sendt til Svea. Svea bekrefter saken med saksnummer om ca. 5 minutter."))
+    db.session.commit()
+
+
+def _check_submitted(case: SveaCase) -> None:
+    """The case has a request id: ask Svea what became of the request (never POST again)."""
+    case.attempts += 1
+    attempt = case.attempts
+    request_id = case.request_id
+    assert request_id is not None
+    db.session.commit()
+    try:
+        with svea_client_for(case.client_id) as svea:
+            status = svea.get_request(request_id)
+    except SveaError as error:
+        _call_failed(case, error, attempt)
+        return
+    _apply_request_status(case, status.state, status.case_number, status.reason, status.decided_at)
+    db.session.commit()
+
+
+def _apply_request_status(
+    case: SveaCase, state: RequestState, case_number: str | None, reason: str | None, decided_at: datetime | None
+) -> None:
+    case.request_checked_at = utcnow()
+    if state is RequestState.CONFIRMED and case_number:
+        _confirm(case, case_number, _naive(decided_at) if decided_at else utcnow())
+    elif state is RequestState.REJECTED:
+        _reject(case, reason or _("ingen begrunnelse oppgitt"))
+    elif case.state in (CASE_PENDING, CASE_FAILED):
+        case.state = CASE_SUBMITTED
+        case.submitted_at = case.submitted_at or utcnow()
+        case.last_error = None
+
+
+def _call_failed(case: SveaCase, error: SveaError, attempt: int) -> None:
+    """A Svea call of the submit job failed: wrong credentials fail at once, the rest are retried."""
+    if isinstance(error, SveaAuthError):
+        _fail(case, _auth_text())
+        db.session.commit()
+        return
+    reason = _error_text(error)
+    if isinstance(error, SveaUnavailable | SveaMalformedResponse) and attempt < MAX_ATTEMPTS:
+        case.last_error = reason
+        db.session.commit()
+        raise RetryLater(reason)
+    _fail(case, reason)
+    db.session.commit()
+
+
+def _auth_text() -> str:
+    return _(
+        "Svea godtok ikke innloggingen. Kontroller kundenummer, brukernavn og passord under Oppsett Svea, "
+        "og trykk «Prøv igjen»."
+    )
+
+
+def _error_text(error: SveaError) -> str:
+    if isinstance(error, SveaUnavailable):
+        return _("Svea svarte ikke (%(detail)s).", detail=error.message)
+    if isinstance(error, SveaMalformedResponse):
+        return _("Svea svarte med noe appen ikke forstod (%(detail)s).", detail=error.message)
+    if isinstance(error, SveaRejected):
+        return _("Svea avviste forespørselen: %(reason)s", reason=error.reason)
+    return error.message
+
+
+def _confirm(case: SveaCase, case_number: str, acknowledged_at: datetime) -> None:
+    if case.state not in (CASE_PENDING, CASE_SUBMITTED, CASE_FAILED):
+        return
+    case.state = CASE_OPEN
+    case.case_number = case_number
+    case.acknowledged_at = acknowledged_at
+    case.svea_status = case.svea_status or "REGISTERED"
+    case.last_error = None
+    case.submitted_at = case.submitted_at or acknowledged_at
+    db.session.execute(
+        update(CustomerPost)
+        .where(CustomerPost.svea_case_id == case.id)
+        .values(svea_reference=case_number)
+        .execution_options(synchronize_session=False)
+    )
+    add_event(case, "confirmed", _("Svea bekreftet saken med saksnummer %(number)s.", number=case_number))
+
+
+def _release_posts(case_ids: Iterable[int]) -> None:
+    """The posts of these cases are free again (rejected or closed); they keep their Svea reference."""
+    ids = list(case_ids)
+    if not ids:
+        return
+    db.session.execute(
+        update(CasePost)
+        .where(CasePost.case_id.in_(ids))
+        .values(active=False)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(CustomerPost)
+        .where(CustomerPost.svea_case_id.in_(ids))
+        .values(svea_case_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _reject(case: SveaCase, reason: str) -> None:
+    case.state = CASE_REJECTED
+    case.last_error = reason
+    case.request_checked_at = utcnow()
+    _release_posts([case.id])
+    add_event(case, "rejected", _("Svea avviste saken: %(reason)s Postene er tilbake i Nye saker.", reason=reason))
+
+
+def _fail(case: SveaCase, reason: str) -> None:
+    case.state = CASE_FAILED
+    case.last_error = reason
+    add_event(case, "failed", _("Sending til Svea feilet: %(reason)s", reason=reason))
+
+
+def retry_case(case: SveaCase, user_id: int | None) -> None:
+    """Send a failed case again, with the same idempotency key. Commits; the caller enqueues the job."""
+    if case.state != CASE_FAILED:
+        raise CollectionError(_("Bare saker som har feilet kan sendes på nytt."))
+    problems = setup_problems(case.client_id)
+    if problems:
+        raise CollectionError(" ".join(problems))
+    case.state = CASE_PENDING
+    case.attempts = 0
+    case.last_error = None
+    add_event(case, "retry", _("Sendes til Svea på nytt."), user_id=user_id)
+    audit.record(case.client_id, "collection.case_retry", "svea_case", case.id, user_id=user_id)
+    db.session.commit()
+
+
+# --- status sync ---------------------------------------------------------------------------------------
+
+
+def sync_state(client_id: int) -> SyncState:
+    state = db.session.get(SyncState, client_id)
+    if state is None:
+        state = SyncState(client_id=client_id, status=SYNC_IDLE)
+        db.session.add(state)
+        try:
+            with db.session.begin_nested():
+                db.session.flush()
+        except IntegrityError:
+            state = db.session.get(SyncState, client_id)
+            assert state is not None
+    return state
+
+
+def claim_sync(client_id: int) -> bool:
+    """Mark a sync as queued unless one is queued or running already. Commits; True: enqueue it."""
+    sync_state(client_id)
+    now = utcnow()
+    claimed = _rowcount(
+        update(SyncState)
+        .where(
+            SyncState.client_id == client_id,
+            or_(
+                SyncState.status.not_in((SYNC_QUEUED, SYNC_RUNNING)),
+                SyncState.requested_at.is_(None),
+                SyncState.requested_at < now - STALLED_AFTER,
+            ),
+        )
+        .values(status=SYNC_QUEUED, requested_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    db.session.commit()
+    return bool(claimed)
+
+
+def request_sync(client_id: int) -> bool:
+    """Enqueue one delta poll for the firm, unless one is already queued or running (deduplicated).
+
+    Call it after committing your own change (it commits). True when a sync job was enqueued.
+    """
+    if setup_problems(client_id) or not claim_sync(client_id):
+        return False
+    from svea_web.collection import jobs
+    from svea_web.jobs_queue import enqueue
+
+    try:
+        enqueue(jobs.sync_client, client_id, queue="high", job_timeout=600)
+    except (RedisError, RuntimeError, OSError) as error:
+        # No queue: say so on the page, and let the next request or the periodic sync try again.
+        log.warning("could not enqueue the sync for client %s: %s", client_id, error)
+        state = sync_state(client_id)
+        state.status = SYNC_FAILED
+        state.last_error = _("Jobbkøen svarer ikke, så statusen ble ikke hentet fra Svea. Prøv igjen om litt.")
+        db.session.commit()
+        return False
+    return True
+
+
+@dataclass
+class SyncOutcome:
+    cases_seen: int = 0
+    cases_updated: int = 0
+    confirmed: int = 0
+    rejected: int = 0
+    closed: int = 0
+    events: int = 0
+    messages: int = 0
+    dispatches: int = 0
+
+
+def sync_client(client_id: int) -> SyncOutcome:
+    """The sync job: one delta poll (`updatedSince`, all pages) for the firm, then open request checks."""
+    outcome = SyncOutcome()
+    state = sync_state(client_id)
+    if setup_problems(client_id):
+        state.status = SYNC_IDLE
+        db.session.commit()
+        return outcome
+    since = _aware(state.updated_since) if state.updated_since else None
+    state.status = SYNC_RUNNING
+    db.session.commit()
+    try:
+        with svea_client_for(client_id) as svea:
+            server_time: datetime | None = None
+            for page in svea.iter_case_pages(since):
+                server_time = server_time or page.server_time
+                _apply_cases(client_id, svea, page.cases, outcome)
+                db.session.commit()
+            _check_open_requests(client_id, svea, outcome)
+    except SveaError as error:
+        db.session.rollback()
+        state = sync_state(client_id)
+        state.status = SYNC_FAILED
+        state.last_error = _auth_text() if isinstance(error, SveaAuthError) else _error_text(error)
+        db.session.commit()
+        log.warning("sync for client %s failed: %s", client_id, error.message)
+        return outcome
+    state = sync_state(client_id)
+    if server_time is not None:
+        state.updated_since = _naive(server_time)
+    state.last_synced_at = utcnow()
+    state.status = SYNC_IDLE
+    state.last_error = None
+    db.session.commit()
+    return outcome
+
+
+def _apply_cases(client_id: int, svea: SveaClient, infos: Sequence[CaseInfo], outcome: SyncOutcome) -> None:
+    """Apply one page of the delta poll with a fixed number of queries, however many cases it holds."""
+    latest: dict[str, CaseInfo] = {}
+    for info in infos:
+        latest[info.case_number] = info  # a case changed during paging comes twice; the later is newer
+    outcome.cases_seen += len(latest)
+    cases: dict[str, SveaCase] = {}
+    for case in db.session.scalars(
+        select(SveaCase).where(SveaCase.client_id == client_id, SveaCase.case_number.in_(list(latest)))
+    ):
+        assert case.case_number is not None
+        cases[case.case_number] = case
+    unknown = [info for number, info in latest.items() if number not in cases]
+    newly_confirmed: set[int] = set()
+    if unknown:
+        # Confirmations: a case of ours Svea has opened, known by request id or by our reference.
+        by_request = {info.request_id: info for info in unknown}
+        by_ref = {info.creditor_ref: info for info in unknown}
+        for case in db.session.scalars(
+            select(SveaCase).where(
+                SveaCase.client_id == client_id,
+                SveaCase.state.in_((CASE_PENDING, CASE_SUBMITTED, CASE_FAILED)),
+                or_(SveaCase.request_id.in_(list(by_request)), SveaCase.idempotency_key.in_(list(by_ref))),
+            )
+        ):
+            info = by_request.get(case.request_id or "") or by_ref[case.idempotency_key]
+            case.request_id = info.request_id
+            _confirm(case, info.case_number, _naive(info.created_at))
+            cases[info.case_number] = case
+            newly_confirmed.add(case.id)
+            outcome.confirmed += 1
+    if not cases:
+        return
+    known_events = _external_ids(CaseEvent, [case.id for case in cases.values()])
+    closed_ids: list[int] = []
+    wants_letters: list[SveaCase] = []
+    wants_messages: list[SveaCase] = []
+    for number, case in cases.items():
+        new_kinds = _apply_info(case, latest[number], known_events.get(case.id, set()), outcome)
+        if latest[number].is_closed and case.state != CASE_CLOSED:
+            _mark_closed(case, latest[number])
+            closed_ids.append(case.id)
+        if case.id in newly_confirmed or any(kind.endswith(LETTER_EVENT_SUFFIX) for kind in new_kinds):
+            wants_letters.append(case)
+        if REPLY_EVENT in new_kinds:
+            wants_messages.append(case)
+    _release_posts(closed_ids)
+    outcome.closed += len(closed_ids)
+    _fetch_dispatches(svea, wants_letters, outcome)
+    _fetch_messages(svea, wants_messages, outcome)
+
+
+def _external_ids(
+    model: type[CaseEvent] | type[Dispatch] | type[CaseMessage], case_ids: list[int]
+) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for case_id, external_id in db.session.execute(
+        select(model.case_id, model.external_id).where(model.case_id.in_(case_ids), model.external_id.is_not(None))
+    ):
+        found.setdefault(case_id, set()).add(str(external_id))
+    return found
+
+
+def _apply_info(case: SveaCase, info: CaseInfo, known_events: set[str], outcome: SyncOutcome) -> list[str]:
+    """Svea's view of one case onto our row: status, amounts, new history lines. The new events' kinds."""
+    amounts = info.amounts
+    case.svea_status = info.status.value
+    case.principal_original = amounts.principal.original
+    case.principal_paid = amounts.principal.paid
+    case.principal_remaining = amounts.principal.remaining
+    case.fees_remaining = amounts.fees.remaining
+    case.interest_remaining = amounts.interest.remaining
+    case.svea_updated_at = _naive(info.updated_at)
+    new_kinds = []
+    for event in info.events:
+        external_id = str(event.id)
+        if external_id in known_events:
+            continue
+        known_events.add(external_id)
+        at = _naive(event.at)
+        db.session.add(
+            CaseEvent(case_id=case.id, at=at, source="svea", kind=event.kind, text=event.text, external_id=external_id)
+        )
+        case.last_event_at = max(filter(None, (case.last_event_at, at)))
+        new_kinds.append(event.kind)
+    outcome.events += len(new_kinds)
+    outcome.cases_updated += 1
+    return new_kinds
+
+
+def _mark_closed(case: SveaCase, info: CaseInfo) -> None:
+    case.state = CASE_CLOSED
+    case.closed_at = _naive(info.closed_at or info.updated_at)
+    case.close_reason = info.close_reason or case.close_reason or info.status.value
+    case.close_status = None
+    case.last_error = None
+
+
+def _fetch_dispatches(svea: SveaClient, cases: list[SveaCase], outcome: SyncOutcome) -> None:
+    if not cases:
+        return
+    known = _external_ids(Dispatch, [case.id for case in cases])
+    for case in cases:
+        assert case.case_number is not None
+        for letter in svea.get_dispatches(case.case_number):
+            if str(letter.id) in known.get(case.id, set()):
+                continue
+            db.session.add(
+                Dispatch(
+                    case_id=case.id,
+                    external_id=str(letter.id),
+                    kind=letter.kind.value,
+                    title=_letter_title(letter.kind.value),
+                    sent_at=_naive(letter.sent_at),
+                    deadline=letter.deadline,
+                    fee_charged=letter.fee_charged,
+                    total_due=letter.total_due,
+                )
+            )
+            outcome.dispatches += 1
+
+
+def _letter_title(kind: str) -> str:
+    titles = {
+        "REMINDER": _("Betalingspåminnelse"),
+        "COLLECTION_NOTICE": _("Inkassovarsel"),
+        "PAYMENT_DEMAND": _("Betalingsoppfordring"),
+    }
+    return titles.get(kind, kind)
+
+
+def _fetch_messages(svea: SveaClient, cases: list[SveaCase], outcome: SyncOutcome) -> None:
+    if not cases:
+        return
+    known = _external_ids(CaseMessage, [case.id for case in cases])
+    for case in cases:
+        assert case.case_number is not None
+        for message in svea.get_messages(case.case_number):
+            # Our own messages are stored by the send job, with the id Svea gave them.
+            if message.direction is not MessageDirection.FROM_HANDLER or str(message.id) in known.get(case.id, set()):
+                continue
+            db.session.add(
+                CaseMessage(
+                    case_id=case.id,
+                    direction=MESSAGE_IN,
+                    text=message.text,
+                    at=_naive(message.at),
+                    state=MESSAGE_RECEIVED,
+                    external_id=str(message.id),
+                    author=message.author,
+                )
+            )
+            outcome.messages += 1
+
+
+def _check_open_requests(client_id: int, svea: SveaClient, outcome: SyncOutcome) -> None:
+    """Submitted cases the poll did not confirm: a rejection is only told on the request itself."""
+    waiting = db.session.scalars(
+        select(SveaCase)
+        .where(SveaCase.client_id == client_id, SveaCase.state == CASE_SUBMITTED, SveaCase.request_id.is_not(None))
+        .order_by(SveaCase.request_checked_at.is_not(None), SveaCase.request_checked_at, SveaCase.id)
+        .limit(REQUEST_CHECKS_PER_SYNC)
+    ).all()
+    for case in waiting:
+        assert case.request_id is not None
+        status = svea.get_request(case.request_id)
+        before = case.state
+        _apply_request_status(case, status.state, status.case_number, status.reason, status.decided_at)
+        if case.state == CASE_REJECTED and before != CASE_REJECTED:
+            outcome.rejected += 1
+        elif case.state == CASE_OPEN and before != CASE_OPEN:
+            outcome.confirmed += 1
+        db.session.commit()
+
+
+def sync_all_clients() -> int:
+    """The periodic job: resume lost jobs and request a sync for every firm with Svea set up."""
+    client_ids = db.session.scalars(
+        select(SveaSettings.client_id).where(
+            SveaSettings.customer_no.is_not(None),
+            SveaSettings.username.is_not(None),
+            SveaSettings.password_encrypted.is_not(None),
+        )
+    ).all()
+    requested = 0
+    for client_id in client_ids:
+        resume_stalled(client_id)
+        requested += request_sync(client_id)
+    return requested
+
+
+def resume_stalled(client_id: int) -> int:
+    """Enqueue again the jobs whose rows are still pending long after they should have run.
+
+    A worker killed mid-call leaves its row pending; the job is safe to run twice, so running it again
+    finishes the work without sending anything twice.
+    """
+    from svea_web.collection import jobs
+    from svea_web.jobs_queue import enqueue
+
+    before = utcnow() - STALLED_AFTER
+    cases = db.session.scalars(
+        select(SveaCase.id).where(
+            SveaCase.client_id == client_id, SveaCase.state == CASE_PENDING, SveaCase.updated_at < before
+        )
+    ).all()
+    closes = db.session.scalars(
+        select(SveaCase.id).where(
+            SveaCase.client_id == client_id,
+            SveaCase.close_status == CLOSE_PENDING,
+            SveaCase.close_requested_at < before,
+        )
+    ).all()
+    messages = db.session.scalars(
+        select(CaseMessage.id)
+        .join(SveaCase, SveaCase.id == CaseMessage.case_id)
+        .where(SveaCase.client_id == client_id, CaseMessage.state == MESSAGE_PENDING, CaseMessage.at < before)
+    ).all()
+    for case_id in cases:
+        enqueue_submit(case_id)
+    for case_id in closes:
+        enqueue(jobs.close_case, case_id, retry=retry_policy())
+    for message_id in messages:
+        enqueue(jobs.send_message, message_id, retry=retry_policy())
+    return len(cases) + len(closes) + len(messages)
+
+
+def retry_policy() -> Retry:
+    """How RQ retries a Svea job that raised RetryLater."""
+    return Retry(max=MAX_ATTEMPTS - 1, interval=RETRY_INTERVALS)
+
+
+def enqueue_submit(case_id: int) -> None:
+    from svea_web.collection import jobs
+    from svea_web.jobs_queue import enqueue
+
+    enqueue(jobs.submit_case, case_id, retry=retry_policy())
+
+
+# --- messages to the case handler ----------------------------------------------------------------------
+
+
+def post_message(case: SveaCase, text: str, user_id: int | None, author: str | None) -> CaseMessage:
+    """Store the message as pending (commits); the caller enqueues the send job."""
+    text = text.strip()
+    if not text:
+        raise CollectionError(_("Skriv en melding først."))
+    if case.state != CASE_OPEN or not case.case_number:
+        raise CollectionError(_("Meldinger kan sendes når saken er åpen hos Svea og har saksnummer."))
+    message = CaseMessage(
+        case_id=case.id,
+        direction=MESSAGE_OUT,
+        text=text,
+        state=MESSAGE_PENDING,
+        idempotency_key=_new_key(),
+        user_id=user_id,
+        author=author,
+    )
+    db.session.add(message)
+    audit.record(case.client_id, "collection.message", "svea_case", case.id, f"{len(text)} tegn", user_id=user_id)
+    db.session.commit()
+    return message
+
+
+def send_message(message_id: int) -> None:
+    """The message job: post the message to Svea once (its idempotency key makes a retry safe)."""
+    message = db.session.get(CaseMessage, message_id)
+    if message is None or message.state != MESSAGE_PENDING:
+        return
+    case = db.session.get(SveaCase, message.case_id)
+    assert case is not None and case.case_number is not None
+    case_number, text, key = case.case_number, message.text, message.idempotency_key
+    assert key is not None
+    message.attempts += 1
+    attempt = message.attempts
+    db.session.commit()
+    try:
+        with svea_client_for(case.client_id) as svea:
+            sent = svea.send_message(case_number, text, key)
+    except SveaError as error:
+        retry = isinstance(error, SveaUnavailable | SveaMalformedResponse) and attempt < MAX_ATTEMPTS
+        message.last_error = _auth_text() if isinstance(error, SveaAuthError) else _error_text(error)
+        if not retry:
+            message.state = MESSAGE_FAILED
+            add_event(
+                case,
+                "message_failed",
+                _("Meldingen til saksbehandler ble ikke sendt: %(reason)s", reason=message.last_error),
+            )
+        db.session.commit()
+        if retry:
+            raise RetryLater(message.last_error) from error
+        return
+    message.state = MESSAGE_SENT
+    message.external_id = str(sent.id)
+    message.at = _naive(sent.at)
+    message.last_error = None
+    add_event(
+        case,
+        "message_sent",
+        _("Melding sendt til saksbehandler: «%(text)s»", text=_excerpt(text)),
+        user_id=message.user_id,
+    )
+    db.session.commit()
+
+
+def _excerpt(text: str, length: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else flat[: length - 1] + "…"
+
+
+def retry_message(message: CaseMessage, user_id: int | None) -> None:
+    if message.state != MESSAGE_FAILED:
+        raise CollectionError(_("Bare meldinger som ikke ble sendt kan sendes på nytt."))
+    case = db.session.get(SveaCase, message.case_id)
+    assert case is not None
+    message.state = MESSAGE_PENDING
+    message.attempts = 0
+    message.at = utcnow()
+    message.last_error = None
+    audit.record(case.client_id, "collection.message_retry", "case_message", message.id, user_id=user_id)
+    db.session.commit()
+
+
+# --- closing -------------------------------------------------------------------------------------------
+
+
+def past_free_withdrawal(case: SveaCase) -> bool:
+    until = case.free_withdrawal_until
+    return until is not None and today() > until
+
+
+def request_close(case: SveaCase, reason: str, user_id: int | None) -> None:
+    """Ask Svea to close the case (commits); the caller enqueues the close job."""
+    if reason not in {value for value, _label in CLOSE_REASONS}:
+        raise CollectionError(_("Velg en årsak."))
+    if case.state != CASE_OPEN or not case.case_number:
+        raise CollectionError(_("Bare åpne saker med saksnummer kan avsluttes."))
+    if case.close_status == CLOSE_PENDING:
+        raise CollectionError(_("Avslutningen er allerede sendt til Svea."))
+    case.close_status = CLOSE_PENDING
+    case.close_reason = reason
+    case.close_requested_at = utcnow()
+    case.close_idempotency_key = _new_key()
+    case.close_attempts = 0
+    case.last_error = None
+    label = dict(CLOSE_REASONS)[reason]
+    text = _("Avslutning sendt til Svea (årsak: %(reason)s).", reason=label)
+    if past_free_withdrawal(case):
+        text += " " + _(
+            "Fristen for gratis tilbaketrekking var %(date)s; Svea kan kreve gebyrer.",
+            date=case.free_withdrawal_until.strftime("%d.%m.%Y") if case.free_withdrawal_until else "",
+        )
+    add_event(case, "close_requested", text, user_id=user_id)
+    audit.record(case.client_id, "collection.close", "svea_case", case.id, reason, user_id=user_id)
+    db.session.commit()
+
+
+def close_case(case_id: int) -> None:
+    """The close job: close the case at Svea once; a 409 means Svea has it closed already."""
+    case = db.session.get(SveaCase, case_id)
+    if case is None or case.close_status != CLOSE_PENDING or case.state == CASE_CLOSED:
+        return
+    assert case.case_number is not None and case.close_idempotency_key is not None
+    number, key = case.case_number, case.close_idempotency_key
+    reason = CloseReason(case.close_reason or CloseReason.OTHER.value)
+    case.close_attempts += 1
+    attempt = case.close_attempts
+    db.session.commit()
+    try:
+        with svea_client_for(case.client_id) as svea:
+            try:
+                info: CaseInfo | None = svea.close_case(number, reason, key)
+            except SveaConflict:
+                try:
+                    info = svea.get_case(number)
+                except SveaError:
+                    info = None
+    except SveaError as error:
+        retry = isinstance(error, SveaUnavailable | SveaMalformedResponse) and attempt < MAX_ATTEMPTS
+        case.last_error = _auth_text() if isinstance(error, SveaAuthError) else _error_text(error)
+        if not retry:
+            case.close_status = CLOSE_FAILED
+            add_event(case, "close_failed", _("Saken ble ikke avsluttet hos Svea: %(reason)s", reason=case.last_error))
+        db.session.commit()
+        if retry:
+            raise RetryLater(case.last_error) from error
+        return
+    if info is None:
+        # Svea answered 409 and the case could not be read: it is closed there already.
+        case.state = CASE_CLOSED
+        case.closed_at = utcnow()
+        case.close_status = None
+        add_event(case, "closed", _("Svea hadde allerede avsluttet saken."))
+        _release_posts([case.id])
+    else:
+        known = _external_ids(CaseEvent, [case.id]).get(case.id, set())
+        _apply_info(case, info, known, SyncOutcome())
+        if info.is_closed:
+            _mark_closed(case, info)
+            _release_posts([case.id])
+        else:
+            case.close_status = CLOSE_FAILED
+            case.last_error = _("Svea avsluttet ikke saken (status %(status)s).", status=info.status.value)
+    db.session.commit()
+
+
+def retry_close(case: SveaCase, user_id: int | None) -> None:
+    if case.close_status != CLOSE_FAILED or case.state != CASE_OPEN:
+        raise CollectionError(_("Bare en avslutning som feilet kan sendes på nytt."))
+    case.close_status = CLOSE_PENDING
+    case.close_attempts = 0
+    case.close_requested_at = utcnow()
+    case.last_error = None
+    add_event(case, "retry", _("Avslutningen sendes til Svea på nytt."), user_id=user_id)
+    audit.record(case.client_id, "collection.close_retry", "svea_case", case.id, user_id=user_id)
+    db.session.commit()
