@@ -61,6 +61,7 @@ def svea_case(
 
 
 def reminder_step(post: CustomerPost, sent_on: date, deadline: date, step_no: int = 1) -> ReminderStep:
+    """A step sent in a confirmed run; the post's dunning columns follow, as the run keeps them."""
     run = ReminderRun(client_id=post.client_id, run_date=sent_on, state=RUN_CONFIRMED)
     db.session.add(run)
     db.session.flush()
@@ -75,6 +76,9 @@ def reminder_step(post: CustomerPost, sent_on: date, deadline: date, step_no: in
         principal=post.amount,
     )
     db.session.add(step)
+    post.reminder_step = step_no
+    post.last_reminder_at = sent_on
+    post.reminder_deadline = deadline
     db.session.flush()
     return step
 
