@@ -7,10 +7,11 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from svea_web import create_app
+from svea_web.accounts.models import Client
 from svea_web.extensions import db
 from svea_web.mail import services
-from tests.conftest import PASSWORD
+from svea_web.mail.models import OutgoingMail
+from tests.mail.conftest import csrf_token
 
 
 def _mail(client_id: int, subject: str, **fields: Any):  # noqa: ANN202
@@ -74,30 +75,20 @@ def test_failed_mail_shows_the_error_and_resend_sends_it(app: Flask, firm, logge
     assert "Sendt" in response.get_data(as_text=True)
 
 
-def test_resend_without_csrf_token_is_refused(app_config: dict[str, Any], tmp_path) -> None:
-    from svea_web.accounts import services as accounts
-
-    csrf_app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+def test_resend_without_csrf_token_is_refused(csrf_browser: Any) -> None:
+    csrf_app, browser = csrf_browser
     with csrf_app.app_context():
-        db.create_all()
-        try:
-            firm = accounts.create_client("CSRF AS")
-            user = accounts.create_user("csrf@firma.no", "Csrf", PASSWORD)
-            accounts.add_member(user, firm, "admin")
-            mail = services.queue_mail(firm.id, "a@b.no", "Emne", "Tekst")
-            mail.state = "failed"
-            db.session.commit()
-            browser = csrf_app.test_client()
-            login_page = browser.get("/login").get_data(as_text=True)
-            token = login_page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-            browser.post("/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+        firm_id = db.session.query(Client).one().id
+        mail = services.queue_mail(firm_id, "a@b.no", "Emne", "Tekst")
+        mail.state = "failed"
+        db.session.commit()
+        mail_id = mail.id
 
-            response = browser.post(f"/mail/outbox/{mail.id}/resend")
+    assert browser.post(f"/mail/outbox/{mail_id}/resend").status_code == 400
+    with csrf_app.app_context():
+        assert db.session.get(OutgoingMail, mail_id).state == "failed"
 
-            assert response.status_code == 400
-            db.session.refresh(mail)
-            assert mail.state == "failed"
-        finally:
-            db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+    token = csrf_token(browser.get(f"/mail/outbox/{mail_id}").get_data(as_text=True))
+    assert browser.post(f"/mail/outbox/{mail_id}/resend", data={"csrf_token": token}).status_code == 302
+    with csrf_app.app_context():
+        assert db.session.get(OutgoingMail, mail_id).state == "outbox"
