@@ -14,6 +14,7 @@ def register_all(app: Flask) -> None:
     from svea_web.mail.views import bp as mail_bp
     from svea_web.main.views import bp as main_bp
     from svea_web.payments.views import bp as payments_bp
+    from svea_web.setup.views import bp as setup_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -21,5 +22,6 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(dunning_bp, url_prefix="/dunning")
     app.register_blueprint(collection_bp, url_prefix="/collection")
     app.register_blueprint(mail_bp, url_prefix="/mail")
+    app.register_blueprint(setup_bp, url_prefix="/settings")
     app.register_blueprint(jobs_bp)
     app.register_blueprint(payments_bp, url_prefix="/payments")
