@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from svea_web.collection.services import CLOSE_REASONS
@@ -22,4 +23,8 @@ class MessageForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
-    reason = SelectField(_l("Årsak"), choices=list(CLOSE_REASONS), validators=[DataRequired(_l("Velg en årsak."))])
+    reason = SelectField(
+        _l("Årsak"),
+        choices=[SelectChoice(value, label) for value, label in CLOSE_REASONS],
+        validators=[DataRequired(_l("Velg en årsak."))],
+    )

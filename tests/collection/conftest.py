@@ -101,3 +101,16 @@ def page_text(client: FlaskClient, path: str, htmx: bool = False) -> str:
 def create_cases(client: FlaskClient, *keys: str, htmx: bool = False) -> Any:
     headers = {"HX-Request": "true"} if htmx else {}
     return client.post("/collection/cases", data={"row": list(keys)}, headers=headers)
+
+
+def sync(client: FlaskClient) -> Any:
+    """Press «Oppdater nå»: one delta poll (the job runs inline in tests)."""
+    response = client.post("/collection/sync", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    return response
+
+
+def fresh(model: Any, **where: Any) -> Any:
+    """Rows as the requests left them (the test's session would otherwise keep its own copies)."""
+    db.session.expire_all()
+    return db.session.query(model).filter_by(**where).order_by(model.id).all()

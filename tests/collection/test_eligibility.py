@@ -1,0 +1,193 @@
+"""Nye saker: which posts are offered to Svea, one row per post or per customer (Gruppere poster)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from svea_web.collection import eligibility
+from svea_web.collection.models import CASE_OPEN, CasePost, SveaCase
+from svea_web.extensions import db
+from svea_web.rules.dunning import DunningPolicy, PostDunningState, SentStep, eligible_for_svea_after
+from tests.collection.conftest import company, configure_svea, create_cases, debtor, overdue_post, page_text
+from tests.conftest import TODAY
+
+NEW_TAB = "/collection/new"
+
+
+def offered(client: Any) -> str:
+    """The Nye saker table as the user sees it (the HTMX fragment of the tab)."""
+    html = page_text(client, NEW_TAB, htmx=True)
+    return html[html.index('id="new-cases-table"') :]
+
+
+def new_count(client: Any) -> int:
+    html = page_text(client, NEW_TAB, htmx=True)
+    match = re.search(r'data-count="new">(\d+)<', html)
+    assert match is not None
+    return int(match.group(1))
+
+
+def test_purring_level_offers_posts_overdue_by_the_configured_days(logged_in: Any, svea_firm: Any) -> None:
+    kari = debtor(svea_firm.client.id)
+    overdue_post(kari, due=TODAY - timedelta(days=13), match_no="M13")
+    overdue_post(kari, due=TODAY - timedelta(days=14), match_no="M14")
+    overdue_post(kari, due=TODAY - timedelta(days=40), match_no="M40")
+
+    table = offered(logged_in)
+
+    assert "M13" not in table
+    assert "M14" in table and "M40" in table
+    assert new_count(logged_in) == 2
+
+
+def test_paid_credited_paused_small_and_sent_posts_are_not_offered(
+    logged_in: Any, svea_firm: Any, sandbox: Any
+) -> None:
+    configure_svea(svea_firm.client.id, sandbox.url, min_amount="100")
+    kari = debtor(svea_firm.client.id)
+    overdue_post(kari, match_no="OK1")
+    overdue_post(kari, match_no="PAID", open_amount="0")
+    overdue_post(kari, "-500.00", match_no="CREDIT", kind="credit_note")
+    overdue_post(kari, match_no="PAUSED", paused=True)
+    overdue_post(kari, match_no="PAUSEDUNTIL", paused_until=TODAY + timedelta(days=3))
+    overdue_post(kari, match_no="PAUSEOVER", paused_until=TODAY)
+    overdue_post(kari, "99.99", match_no="SMALL")
+    overdue_post(kari, match_no="NOTDUE", due=TODAY)
+
+    table = offered(logged_in)
+
+    for shown in ("OK1", "PAUSEOVER"):
+        assert shown in table
+    for hidden in ("PAID", "CREDIT", "PAUSED<", "PAUSEDUNTIL", "SMALL", "NOTDUE"):
+        assert hidden not in table
+
+
+def test_a_post_paid_meanwhile_disappears_from_nye_saker(logged_in: Any, svea_firm: Any) -> None:
+    post = overdue_post(debtor(svea_firm.client.id), match_no="SOONPAID")
+    assert "SOONPAID" in offered(logged_in)
+
+    post.open_amount = Decimal("0")
+    post.status = "paid"
+    db.session.commit()
+
+    assert "SOONPAID" not in offered(logged_in)
+
+
+def test_inkasso_level_offers_posts_once_the_in_app_steps_are_done_and_the_deadline_passed(
+    logged_in: Any, svea_firm: Any, sandbox: Any
+) -> None:
+    configure_svea(svea_firm.client.id, sandbox.url, level="inkasso", in_app_steps=1, notice=True)
+    kari = debtor(svea_firm.client.id)
+    yesterday, today = TODAY - timedelta(days=1), TODAY
+    overdue_post(kari, match_no="READY", reminder_step=2, reminder_deadline=yesterday)
+    overdue_post(kari, match_no="DEADLINETODAY", reminder_step=2, reminder_deadline=today)
+    overdue_post(kari, match_no="ONESTEP", reminder_step=1, reminder_deadline=yesterday)
+    overdue_post(kari, match_no="NOSTEPS", due=TODAY - timedelta(days=90))
+
+    table = offered(logged_in)
+
+    assert "READY" in table
+    assert "DEADLINETODAY" not in table and "ONESTEP" not in table and "NOSTEPS" not in table
+    assert "Opprett Svea inkasso" in page_text(logged_in, NEW_TAB, htmx=True)
+
+
+def test_a_customer_with_an_open_case_gets_newly_overdue_posts_directly(
+    logged_in: Any, svea_firm: Any, sandbox: Any
+) -> None:
+    configure_svea(svea_firm.client.id, sandbox.url, level="inkasso", in_app_steps=2)
+    in_case, other = debtor(svea_firm.client.id, "Per Hansen"), debtor(svea_firm.client.id, "Liv Berg")
+    old = overdue_post(in_case, match_no="OLD", reminder_step=2, reminder_deadline=TODAY - timedelta(days=1))
+    case = SveaCase(
+        client_id=svea_firm.client.id,
+        customer_id=in_case.id,
+        level="inkasso",
+        state=CASE_OPEN,
+        idempotency_key="k-open",
+        case_number="40000099",
+    )
+    db.session.add(case)
+    db.session.flush()
+    db.session.add(CasePost(case_id=case.id, post_id=old.id, amount_at_handover=old.open_amount))
+    old.svea_case_id = case.id
+    overdue_post(in_case, match_no="FRESH", due=TODAY - timedelta(days=1))
+    overdue_post(other, match_no="OTHERFRESH", due=TODAY - timedelta(days=1))
+    overdue_post(in_case, match_no="NOTYET", due=TODAY)
+    db.session.commit()
+
+    table = offered(logged_in)
+
+    assert "FRESH" in table
+    assert "OTHERFRESH" not in table and "NOTYET" not in table and ">OLD<" not in table
+
+
+def test_with_gruppere_poster_one_row_and_one_case_per_customer(logged_in: Any, svea_firm: Any, sandbox: Any) -> None:
+    configure_svea(svea_firm.client.id, sandbox.url, level="inkasso", group=True)
+    kari, fjord = debtor(svea_firm.client.id), company(svea_firm.client.id)
+    first = overdue_post(kari, match_no="K1")
+    second = overdue_post(kari, match_no="K2", due=date(2026, 9, 1))
+    overdue_post(fjord, match_no="F1")
+
+    table = offered(logged_in)
+    assert new_count(logged_in) == 2
+    assert table.count('name="row"') == 2
+    assert "2 poster" in table and "K1" in table and "K2" in table
+
+    create_cases(logged_in, f"c{kari.id}")
+
+    case = db.session.query(SveaCase).one()
+    assert {link.post_id for link in case.links} == {first.id, second.id}
+    assert new_count(logged_in) == 1
+
+
+def test_without_grouping_one_row_and_one_case_per_post(logged_in: Any, svea_firm: Any) -> None:
+    kari = debtor(svea_firm.client.id)
+    first, second = overdue_post(kari, match_no="P1"), overdue_post(kari, match_no="P2")
+
+    assert offered(logged_in).count('name="row"') == 2
+    create_cases(logged_in, f"p{first.id}", f"p{second.id}")
+
+    cases = db.session.query(SveaCase).order_by(SveaCase.id).all()
+    assert [[link.post_id for link in case.links] for case in cases] == [[first.id], [second.id]]
+
+
+def _pure_first_day(step: int, deadline: date | None, due: date, policy: DunningPolicy, offer_days: int) -> date | None:
+    kinds = ["reminder"] * min(step, policy.in_app_reminders) + ["notice"] * max(0, step - policy.in_app_reminders)
+    steps = tuple(
+        SentStep(
+            kind=kind, sent_on=due, deadline=deadline if deadline and i == len(kinds) - 1 else due, fee_charged=False
+        )
+        for i, kind in enumerate(kinds)
+    )
+    state = PostDunningState(due_date=due, open_amount=Decimal("100"), steps_sent=steps)
+    return eligible_for_svea_after(state, policy, offer_days)
+
+
+@pytest.mark.parametrize(("reminders", "notice"), [(0, False), (1, False), (2, True), (0, True)])
+def test_the_database_rule_agrees_with_the_pure_dunning_rule(
+    app: Any, svea_firm: Any, sandbox: Any, reminders: int, notice: bool
+) -> None:
+    configure_svea(svea_firm.client.id, sandbox.url, level="inkasso", in_app_steps=reminders, notice=notice)
+    policy = DunningPolicy(
+        in_app_reminders=reminders, notice_enabled=notice, days_between=14, fee_enabled=False, min_amount=Decimal("0")
+    )
+    customer = debtor(svea_firm.client.id)
+    expected: dict[int, bool] = {}
+    # Every sent step has a deadline; a post with no step has none.
+    for due_offset, step, deadline_offset in itertools.product((1, 13, 14, 30), (0, 1, 2, 3), (-1, 0, 2)):
+        due = TODAY - timedelta(days=due_offset)
+        deadline = None if step == 0 else TODAY + timedelta(days=deadline_offset)
+        post = overdue_post(customer, due=due, reminder_step=step, reminder_deadline=deadline)
+        first_day = _pure_first_day(step, deadline, due, policy, 14)
+        expected[post.id] = first_day is not None and first_day <= TODAY
+
+    found = eligibility.posts_for_rows(
+        svea_firm.client.id, eligibility.policy_for(svea_firm.client.id), TODAY, [f"p{pid}" for pid in expected]
+    )
+
+    assert {group[0].id for group in found} == {pid for pid, ok in expected.items() if ok}
