@@ -352,6 +352,7 @@ def dunning() -> ResponseReturnValue:
             abort(403)
         form = DunningSettingsForm()
         if form.validate_on_submit():
+            assert form.min_amount.data is not None  # InputRequired: the amount parsed
             services.save_dunning_settings(
                 client_id,
                 _user_id(),
@@ -431,6 +432,7 @@ def add_figure(kind: str) -> ResponseReturnValue:
         abort(404)
     form = FigureAddForm(prefix=kind)
     if form.validate_on_submit():
+        assert form.valid_from.data is not None and form.value.data is not None
         try:
             services.add_figure(kind, form.valid_from.data, form.value.data, _user_id(), current_client_id())
         except services.FigureError as error:
@@ -448,6 +450,7 @@ def update_figure(row_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(_("Satsen ble ikke endret: %(e)s", e="; ".join(str(e) for e in form.value.errors)), "error")
         return redirect(url_for("setup.figures")), 303
+    assert form.value.data is not None
     try:
         services.update_figure(row_id, form.value.data, _user_id(), current_client_id())
     except LookupError:
