@@ -219,7 +219,7 @@ def _credit_numbers(payment_ids: Sequence[int]) -> dict[int, str]:
                 select(PaymentAllocation.payment_id, func.count())
                 .where(PaymentAllocation.payment_id.in_(chunk), PaymentAllocation.is_credit.is_(True))
                 .group_by(PaymentAllocation.payment_id)
-            ).tuples()
+            ).all()
         )
     return {pid: f"KRED-{pid}" if not earlier.get(pid) else f"KRED-{pid}-{earlier[pid] + 1}" for pid in payment_ids}
 
@@ -337,7 +337,7 @@ def active_cases(post_ids: Iterable[int]) -> dict[int, int]:
                     CasePost.active.is_(True),
                     SveaCase.state.in_(ACTIVE_CASE_STATES),
                 )
-            ).tuples()
+            ).all()
         )
     return found
 

@@ -17,6 +17,10 @@ def import_payment_file(import_id: int) -> None:
     services.run_import(import_id)
 
 
+def import_payment_file_gave_up(import_id: int, *, reason: str) -> None:
+    services.mark_import_failed(import_id, reason)
+
+
 def send_direct_payments(client_id: int) -> None:
     services.flush_pending_direct_payments(client_id)
 
@@ -25,8 +29,9 @@ def send_direct_payments_gave_up(client_id: int, *, reason: str) -> None:
     services.record_report_failure(client_id, reason)
 
 
-def fetch_settlements(client_id: int) -> None:
-    services.fetch_settlements(client_id)
+def fetch_settlements(client_id: int) -> int:
+    """Returns the number of new settlements, which the Innbetaling page shows when the job is done."""
+    return services.fetch_settlements(client_id)
 
 
 def svea_payments_for_client(client_id: int) -> None:

@@ -159,6 +159,15 @@ def run_import(import_id: int) -> Outcome | None:
     return outcome
 
 
+def mark_import_failed(import_id: int, reason: str) -> None:
+    """The import job gave up (a bug or the database gone): the upload says so instead of running forever."""
+    record = db.session.get(PaymentImport, import_id)
+    if record is not None and record.status in (IMPORT_QUEUED, IMPORT_RUNNING):
+        record.status = IMPORT_FAILED
+        record.error = f"Importen feilet, ingenting ble bokført: {reason}"[:MAX_REASON]
+        record.finished_at = utcnow()
+
+
 def recent_imports(client_id: int, limit: int = 10) -> list[PaymentImport]:
     return list(
         db.session.scalars(

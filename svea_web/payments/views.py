@@ -111,7 +111,13 @@ def files() -> ResponseReturnValue:
         except PaymentFileError as error:
             refused = str(error)
         else:
-            enqueue(jobs.import_payment_file, record.id, queue="high", job_timeout=1800)
+            enqueue(
+                jobs.import_payment_file,
+                record.id,
+                queue="high",
+                job_timeout=1800,
+                on_give_up=jobs.import_payment_file_gave_up,
+            )
             return redirect(url_for("payments.import_status", import_id=record.id))
     status = 400 if form.errors or refused else 200
     return _tab(

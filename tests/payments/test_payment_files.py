@@ -179,7 +179,9 @@ def camt(entries: str, version: str = "02") -> bytes:
 </Document>""".encode()
 
 
-def entry(amount: str = '<Amt Ccy="NOK">100.00</Amt>', status: str = "<Sts><Cd>BOOK</Cd></Sts>", details: str = "") -> str:
+def entry(
+    amount: str = '<Amt Ccy="NOK">100.00</Amt>', status: str = "<Sts><Cd>BOOK</Cd></Sts>", details: str = ""
+) -> str:
     return (
         f"<Ntry>{amount}<CdtDbtInd>CRDT</CdtDbtInd>{status}<BookgDt><Dt>2026-11-25</Dt></BookgDt>"
         f"<AcctSvcrRef>R1</AcctSvcrRef>{details}</Ntry>"
@@ -188,7 +190,7 @@ def entry(amount: str = '<Amt Ccy="NOK">100.00</Amt>', status: str = "<Sts><Cd>B
 
 def test_camt054_v08_credit_with_kid_in_the_structured_reference():
     details = (
-        "<NtryDtls><TxDtls><Refs><AcctSvcrRef>TX-1</AcctSvcrRef></Refs><Amt Ccy=\"NOK\">100.00</Amt>"
+        '<NtryDtls><TxDtls><Refs><AcctSvcrRef>TX-1</AcctSvcrRef></Refs><Amt Ccy="NOK">100.00</Amt>'
         "<RltdPties><Dbtr><Pty><Nm>Kari Nordmann</Nm></Pty></Dbtr></RltdPties>"
         "<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp><Ref>0010000123</Ref></CdtrRefInf>"
         "</Strd></RmtInf></TxDtls></NtryDtls>"
