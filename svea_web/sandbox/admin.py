@@ -102,6 +102,29 @@ def debtor_pays(case_number: str) -> Response:
         )
 
 
+@bp.post("/debtor-payments")
+def debtor_pays_many() -> Response:
+    """Many debtor payments in one go (benchmarks change thousands of cases): {"payments": [{caseNumber, amount}]}."""
+    payments = [
+        (item.required_text("caseNumber", max_length=20), item.money("amount"))
+        for item in Fields(read_json(), "body").objects("payments", min_items=1, max_items=BULK_SEED_MAX)
+    ]
+    with current_sandbox().session() as (session, now):
+        cases = {
+            case.case_number: case
+            for case in session.scalars(
+                select(Case)
+                .where(Case.case_number.in_([number for number, _ in payments]))
+                .options(selectinload(Case.invoices), selectinload(Case.events))
+            )
+        }
+        for number, amount in payments:
+            if number not in cases:
+                raise not_found(f"case {number}")
+            agency.debtor_pays(session, cases[number], amount, now, now)
+        return json_response({"paid": len(payments)}, 201)
+
+
 @bp.post("/settle")
 def settle_now() -> Response:
     with current_sandbox().session() as (session, now):

@@ -69,6 +69,8 @@ CLOSE_TEXTS = {
 }
 HANDLER = "Saksbehandler Svea Finans"
 CASE_NUMBER_BASE = 40_000_000
+# Claims older than this are refused as time-barred (foreldelsesloven: 3 years, 10 at most with interruptions).
+TIME_BAR_YEARS = 10
 
 
 @dataclass(frozen=True)
@@ -201,8 +203,11 @@ def _rejection(session: Session, creditor_id: int, payload: dict[str, Any], toda
             return "ZERO_AMOUNT", f"Faktura {number} har beløp 0."
         if invoice["remainingAmount"] > invoice["amount"]:
             return "INVALID_AMOUNT", f"Faktura {number} har større restbeløp enn fakturabeløp."
-        if date.fromisoformat(invoice["dueDate"]) >= today:
+        due = date.fromisoformat(invoice["dueDate"])
+        if due >= today:
             return "NOT_DUE", f"Faktura {number} forfaller {invoice['dueDate']}; bare forfalte krav kan tas inn."
+        if due < today - timedelta(days=round(365.25 * TIME_BAR_YEARS)):
+            return "TIME_BARRED", f"Faktura {number} forfalt {invoice['dueDate']}; kravet er foreldet."
         if invoice_numbers.count(number) > 1:
             return "DUPLICATE_INVOICE", f"Faktura {number} står flere ganger i saken."
     already = session.scalar(

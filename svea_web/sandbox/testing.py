@@ -80,6 +80,11 @@ class SandboxHandle:
         result: dict[str, Any] = self.admin("POST", f"/cases/{case_number}/debtor-payments", {"amount": str(amount)})
         return result
 
+    def debtor_pays_many(self, payments: Sequence[tuple[str, Decimal | str]]) -> None:
+        """Several debtor payments (case number, amount) in one transaction."""
+        body = [{"caseNumber": number, "amount": str(amount)} for number, amount in payments]
+        self.admin("POST", "/debtor-payments", {"payments": body})
+
     def settle_now(self) -> list[dict[str, Any]]:
         """Settles every creditor's unsettled debtor payments now (as midnight would)."""
         result: list[dict[str, Any]] = self.admin("POST", "/settle")["settlements"]

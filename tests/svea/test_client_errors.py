@@ -34,9 +34,7 @@ def test_wrong_password_is_an_auth_error(make_client: Callable[..., SveaClient])
 
 
 @pytest.mark.parametrize("field", ["customer_no", "username"])
-def test_wrong_customer_number_or_username_is_an_auth_error(
-    make_client: Callable[..., SveaClient], field: str
-) -> None:
+def test_wrong_customer_number_or_username_is_an_auth_error(make_client: Callable[..., SveaClient], field: str) -> None:
     with pytest.raises(SveaAuthError):
         make_client(**{field: "99999"}).ping()
 

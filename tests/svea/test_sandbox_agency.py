@@ -172,9 +172,7 @@ def test_debtor_payment_goes_to_principal_first_and_full_payment_closes_the_case
     assert case.close_reason == "PAID_TO_SVEA"
 
 
-def test_settlement_is_made_when_the_sandbox_clock_passes_midnight(
-    client: SveaClient, sandbox: RunningSandbox
-) -> None:
+def test_settlement_is_made_when_the_sandbox_clock_passes_midnight(client: SveaClient, sandbox: RunningSandbox) -> None:
     number = open_case(client, sandbox)
     sandbox.debtor_pays(number, "600.00")
     now = sandbox.now()
@@ -221,7 +219,9 @@ def test_random_payments_with_the_same_seed_tell_the_same_story() -> None:
         with running_sandbox(RANDOM_PAYMENTS_SEED=seed, RANDOM_PAYMENT_PROBABILITY=0.5) as sandbox:
             sandbox.bulk_seed("10042", 20, level="PURRING")
             sandbox.advance_clock(30 * DAY)
-            return [(case["caseNumber"], case["status"], case["amounts"]["principal"]["paid"]) for case in sandbox.cases()]
+            return [
+                (case["caseNumber"], case["status"], case["amounts"]["principal"]["paid"]) for case in sandbox.cases()
+            ]
 
     first = story(7)
 
