@@ -172,8 +172,10 @@ class PeriodicScheduler(CronScheduler):
                 self._lease.release()
 
     def register_death(self, pipeline: Any = None) -> None:
-        super().register_death(pipeline)
-        self.release_lease()
+        try:
+            super().register_death(pipeline)
+        finally:
+            self.release_lease()
 
 
 def available_tasks(

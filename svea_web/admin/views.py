@@ -113,7 +113,7 @@ def mount_dashboard(app: Flask) -> None:
 
     redis_url = app.config.get("REDIS_URL")
     if not redis_url:
-        log.info("REDIS_URL is not set: the RQ dashboard is not mounted")
+        log.debug("REDIS_URL is not set: the RQ dashboard is not mounted")
         return
     app.config["RQ_DASHBOARD_REDIS_URL"] = redis_url
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=DASHBOARD_PREFIX)

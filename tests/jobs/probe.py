@@ -44,3 +44,17 @@ def tick() -> None:
     """A periodic task: counts its runs, and takes a moment so that runs can overlap."""
     get_redis().incr("probe:tick:runs")
     time.sleep(0.5)
+
+
+def tick_until_the_other_run_is_over() -> None:
+    """A periodic task that keeps running until the other job of the low queue has ended.
+
+    Two runs can then only both happen if they overlap, so the test sees whether the lock held.
+    """
+    from rq import Queue
+
+    get_redis().incr("probe:tick:runs")
+    finished = Queue("low", connection=get_redis()).finished_job_registry
+    deadline = time.monotonic() + 30
+    while finished.get_job_count() < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
