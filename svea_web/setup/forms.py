@@ -156,7 +156,7 @@ class SveaSettingsForm(FlaskForm):
         ],
     )
     username = StringField(_l("Brukernavn"), filters=[_strip], validators=[DataRequired(REQUIRED), Length(max=100)])
-    password = PasswordField(_l("Passord"), validators=[Optional(), Length(max=200)])
+    password = PasswordField(_l("Passord"), validators=[Length(max=200)])
     handover_level = RadioField(
         _l("Nivå som sendes Svea"),
         choices=[
