@@ -92,6 +92,13 @@ STALLED_AFTER = timedelta(minutes=10)
 # Rejections show only on the request, not in the delta poll: ask for this many per sync.
 REQUEST_CHECKS_PER_SYNC = 50
 
+# The close reasons as stored in the history (bokmål) and as shown in the form (the user's language).
+CLOSE_REASON_TEXTS = {
+    CloseReason.WITHDRAWN.value: "Trukket tilbake",
+    CloseReason.PAID_TO_CREDITOR.value: "Betalt direkte til oss",
+    CloseReason.CREDITED.value: "Kreditert",
+    CloseReason.OTHER.value: "Annet",
+}
 CLOSE_REASONS = (
     (CloseReason.WITHDRAWN.value, _l("Trukket tilbake")),
     (CloseReason.PAID_TO_CREDITOR.value, _l("Betalt direkte til oss")),
@@ -128,6 +135,15 @@ def _rowcount(statement: Any) -> int:
     result = db.session.execute(statement)
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+def _text(msgid: str, **values: Any) -> str:
+    """Text stored in the database (history lines, errors), in requests and jobs alike.
+
+    Bokmål, the app's language of record: a job has no user language, and the history must read the
+    same for everyone who opens the case later.
+    """
+    return msgid % values if values else msgid
 
 
 def _new_key() -> str:
@@ -244,11 +260,11 @@ def _new_case(client_id: int, level: str, posts: list[CustomerPost], batch_key: 
     )
     if taken != len(posts):
         raise _PostTaken()
-    word = _("purring") if level != LEVEL_INKASSO else _("inkasso")
+    word = _text("purring") if level != LEVEL_INKASSO else _text("inkasso")
     add_event(
         case,
         "created",
-        _("Saken er opprettet (%(level)s) med %(n)s poster og sendes til Svea.", level=word, n=len(posts)),
+        _text("Saken er opprettet (%(level)s) med %(n)s poster og sendes til Svea.", level=word, n=len(posts)),
         user_id=user_id,
     )
     return case
@@ -383,7 +399,7 @@ def submit_case(case_id: int) -> None:
     case.state = CASE_SUBMITTED
     case.submitted_at = utcnow()
     case.last_error = None
-    add_event(case, "submitted", _("Sendt til Svea. Svea bekrefter saken med saksnummer om ca. 5 minutter."))
+    add_event(case, "submitted", _text("Sendt til Svea. Svea bekrefter saken med saksnummer om ca. 5 minutter."))
     db.session.commit()
 
 
@@ -411,7 +427,7 @@ def _apply_request_status(
     if state is RequestState.CONFIRMED and case_number:
         _confirm(case, case_number, _naive(decided_at) if decided_at else utcnow())
     elif state is RequestState.REJECTED:
-        _reject(case, reason or _("ingen begrunnelse oppgitt"))
+        _reject(case, reason or _text("ingen begrunnelse oppgitt"))
     elif case.state in (CASE_PENDING, CASE_FAILED):
         case.state = CASE_SUBMITTED
         case.submitted_at = case.submitted_at or utcnow()
@@ -434,7 +450,7 @@ def _call_failed(case: SveaCase, error: SveaError, attempt: int) -> None:
 
 
 def _auth_text() -> str:
-    return _(
+    return _text(
         "Svea godtok ikke innloggingen. Kontroller kundenummer, brukernavn og passord under Oppsett Svea, "
         "og trykk «Prøv igjen»."
     )
@@ -442,11 +458,11 @@ def _auth_text() -> str:
 
 def _error_text(error: SveaError) -> str:
     if isinstance(error, SveaUnavailable):
-        return _("Svea svarte ikke (%(detail)s).", detail=error.message)
+        return _text("Svea svarte ikke (%(detail)s).", detail=error.message)
     if isinstance(error, SveaMalformedResponse):
-        return _("Svea svarte med noe appen ikke forstod (%(detail)s).", detail=error.message)
+        return _text("Svea svarte med noe appen ikke forstod (%(detail)s).", detail=error.message)
     if isinstance(error, SveaRejected):
-        return _("Svea avviste forespørselen: %(reason)s", reason=error.reason)
+        return _text("Svea avviste forespørselen: %(reason)s", reason=error.reason)
     return error.message
 
 
@@ -465,7 +481,7 @@ def _confirm(case: SveaCase, case_number: str, acknowledged_at: datetime) -> Non
         .values(svea_reference=case_number)
         .execution_options(synchronize_session=False)
     )
-    add_event(case, "confirmed", _("Svea bekreftet saken med saksnummer %(number)s.", number=case_number))
+    add_event(case, "confirmed", _text("Svea bekreftet saken med saksnummer %(number)s.", number=case_number))
 
 
 def _release_posts(case_ids: Iterable[int]) -> None:
@@ -492,13 +508,13 @@ def _reject(case: SveaCase, reason: str) -> None:
     case.last_error = reason
     case.request_checked_at = utcnow()
     _release_posts([case.id])
-    add_event(case, "rejected", _("Svea avviste saken: %(reason)s Postene er tilbake i Nye saker.", reason=reason))
+    add_event(case, "rejected", _text("Svea avviste saken: %(reason)s Postene er tilbake i Nye saker.", reason=reason))
 
 
 def _fail(case: SveaCase, reason: str) -> None:
     case.state = CASE_FAILED
     case.last_error = reason
-    add_event(case, "failed", _("Sending til Svea feilet: %(reason)s", reason=reason))
+    add_event(case, "failed", _text("Sending til Svea feilet: %(reason)s", reason=reason))
 
 
 def retry_case(case: SveaCase, user_id: int | None) -> None:
@@ -511,7 +527,7 @@ def retry_case(case: SveaCase, user_id: int | None) -> None:
     case.state = CASE_PENDING
     case.attempts = 0
     case.last_error = None
-    add_event(case, "retry", _("Sendes til Svea på nytt."), user_id=user_id)
+    add_event(case, "retry", _text("Sendes til Svea på nytt."), user_id=user_id)
     audit.record(case.client_id, "collection.case_retry", "svea_case", case.id, user_id=user_id)
     db.session.commit()
 
@@ -571,7 +587,7 @@ def request_sync(client_id: int) -> bool:
         log.warning("could not enqueue the sync for client %s: %s", client_id, error)
         state = sync_state(client_id)
         state.status = SYNC_FAILED
-        state.last_error = _("Jobbkøen svarer ikke, så statusen ble ikke hentet fra Svea. Prøv igjen om litt.")
+        state.last_error = _text("Jobbkøen svarer ikke, så statusen ble ikke hentet fra Svea. Prøv igjen om litt.")
         db.session.commit()
         return False
     return True
@@ -750,9 +766,9 @@ def _fetch_dispatches(svea: SveaClient, cases: list[SveaCase], outcome: SyncOutc
 
 def _letter_title(kind: str) -> str:
     titles = {
-        "REMINDER": _("Betalingspåminnelse"),
-        "COLLECTION_NOTICE": _("Inkassovarsel"),
-        "PAYMENT_DEMAND": _("Betalingsoppfordring"),
+        "REMINDER": _text("Betalingspåminnelse"),
+        "COLLECTION_NOTICE": _text("Inkassovarsel"),
+        "PAYMENT_DEMAND": _text("Betalingsoppfordring"),
     }
     return titles.get(kind, kind)
 
@@ -913,7 +929,7 @@ def send_message(message_id: int) -> None:
             add_event(
                 case,
                 "message_failed",
-                _("Meldingen til saksbehandler ble ikke sendt: %(reason)s", reason=message.last_error),
+                _text("Meldingen til saksbehandler ble ikke sendt: %(reason)s", reason=message.last_error),
             )
         db.session.commit()
         if retry:
@@ -926,7 +942,7 @@ def send_message(message_id: int) -> None:
     add_event(
         case,
         "message_sent",
-        _("Melding sendt til saksbehandler: «%(text)s»", text=_excerpt(text)),
+        _text("Melding sendt til saksbehandler: «%(text)s»", text=_excerpt(text)),
         user_id=message.user_id,
     )
     db.session.commit()
@@ -960,7 +976,7 @@ def past_free_withdrawal(case: SveaCase) -> bool:
 
 def request_close(case: SveaCase, reason: str, user_id: int | None) -> None:
     """Ask Svea to close the case (commits); the caller enqueues the close job."""
-    if reason not in {value for value, _label in CLOSE_REASONS}:
+    if reason not in CLOSE_REASON_TEXTS:
         raise CollectionError(_("Velg en årsak."))
     if case.state != CASE_OPEN or not case.case_number:
         raise CollectionError(_("Bare åpne saker med saksnummer kan avsluttes."))
@@ -972,10 +988,10 @@ def request_close(case: SveaCase, reason: str, user_id: int | None) -> None:
     case.close_idempotency_key = _new_key()
     case.close_attempts = 0
     case.last_error = None
-    label = dict(CLOSE_REASONS)[reason]
-    text = _("Avslutning sendt til Svea (årsak: %(reason)s).", reason=label)
+    label = CLOSE_REASON_TEXTS[reason]
+    text = _text("Avslutning sendt til Svea (årsak: %(reason)s).", reason=label)
     if past_free_withdrawal(case):
-        text += " " + _(
+        text += " " + _text(
             "Fristen for gratis tilbaketrekking var %(date)s; Svea kan kreve gebyrer.",
             date=case.free_withdrawal_until.strftime("%d.%m.%Y") if case.free_withdrawal_until else "",
         )
@@ -1009,7 +1025,9 @@ def close_case(case_id: int) -> None:
         case.last_error = _auth_text() if isinstance(error, SveaAuthError) else _error_text(error)
         if not retry:
             case.close_status = CLOSE_FAILED
-            add_event(case, "close_failed", _("Saken ble ikke avsluttet hos Svea: %(reason)s", reason=case.last_error))
+            add_event(
+                case, "close_failed", _text("Saken ble ikke avsluttet hos Svea: %(reason)s", reason=case.last_error)
+            )
         db.session.commit()
         if retry:
             raise RetryLater(case.last_error) from error
@@ -1019,7 +1037,7 @@ def close_case(case_id: int) -> None:
         case.state = CASE_CLOSED
         case.closed_at = utcnow()
         case.close_status = None
-        add_event(case, "closed", _("Svea hadde allerede avsluttet saken."))
+        add_event(case, "closed", _text("Svea hadde allerede avsluttet saken."))
         _release_posts([case.id])
     else:
         known = _external_ids(CaseEvent, [case.id]).get(case.id, set())
@@ -1029,7 +1047,7 @@ def close_case(case_id: int) -> None:
             _release_posts([case.id])
         else:
             case.close_status = CLOSE_FAILED
-            case.last_error = _("Svea avsluttet ikke saken (status %(status)s).", status=info.status.value)
+            case.last_error = _text("Svea avsluttet ikke saken (status %(status)s).", status=info.status.value)
     db.session.commit()
 
 
@@ -1040,6 +1058,6 @@ def retry_close(case: SveaCase, user_id: int | None) -> None:
     case.close_attempts = 0
     case.close_requested_at = utcnow()
     case.last_error = None
-    add_event(case, "retry", _("Avslutningen sendes til Svea på nytt."), user_id=user_id)
+    add_event(case, "retry", _text("Avslutningen sendes til Svea på nytt."), user_id=user_id)
     audit.record(case.client_id, "collection.close_retry", "svea_case", case.id, user_id=user_id)
     db.session.commit()
