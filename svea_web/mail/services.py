@@ -34,6 +34,7 @@ from sqlalchemy import select, update
 
 from svea_web import audit
 from svea_web.extensions import db
+from svea_web.jobs_queue import SMTP_RETRY, TransientJobError, enqueue
 from svea_web.mail.models import (
     MAIL_FAILED,
     MAIL_OUTBOX,
@@ -50,8 +51,6 @@ log = logging.getLogger(__name__)
 # A send that has been "sending" this long lost its worker (crash, kill): the user may send it again.
 # It is never taken over automatically, since the server may have accepted it just before the crash.
 STALE_SENDING = timedelta(minutes=15)
-# Seconds between attempts after a transient SMTP error; the worker's scheduler runs the retries.
-DEFAULT_RETRY_INTERVALS = (30, 120, 600, 1800)
 SMTP_TIMEOUT_SECONDS = 30
 
 
@@ -105,13 +104,15 @@ def queue_mail(
 
 
 def retry_policy() -> Retry:
-    intervals = list(current_app.config.get("MAIL_RETRY_INTERVALS", DEFAULT_RETRY_INTERVALS))
-    return Retry(max=len(intervals), interval=intervals)
+    """jobs_queue.SMTP_RETRY (30 s, 2 min, 8 min, 32 min), or MAIL_RETRY_INTERVALS (seconds) when set."""
+    intervals = current_app.config.get("MAIL_RETRY_INTERVALS")
+    if intervals is None:
+        return SMTP_RETRY
+    return Retry(max=len(intervals), interval=list(intervals))
 
 
 def enqueue_send(mail_id: int) -> None:
     """Start the send job for a committed mail. Safe to call twice: only one job can claim the mail."""
-    from svea_web.jobs_queue import enqueue
     from svea_web.mail import jobs
 
     enqueue(jobs.send_mail, mail_id, queue="default", retry=retry_policy(), job_timeout=SMTP_TIMEOUT_SECONDS * 4)
@@ -208,7 +209,7 @@ def _retries_left() -> bool:
     return bool(job is not None and job.retries_left)
 
 
-class TransientMailError(Exception):
+class TransientMailError(TransientJobError):
     """Raised out of the job so that RQ retries it later; the mail is back in state queued."""
 
 
