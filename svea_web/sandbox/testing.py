@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -119,12 +119,19 @@ class SandboxHandle:
         return result
 
 
+class ClientCredentials(TypedDict):
+    base_url: str
+    customer_no: str
+    username: str
+    password: str
+
+
 class RunningSandbox(SandboxHandle):
     """A sandbox served from a thread of this process; also knows the demo creditor's credentials."""
 
     demo_creditor = DEMO_CREDITOR
 
-    def client_credentials(self) -> dict[str, str]:
+    def client_credentials(self) -> ClientCredentials:
         """base_url, customer_no, username and password of the demo creditor, as SveaClient takes them."""
         return {
             "base_url": self.url,

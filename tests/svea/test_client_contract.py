@@ -10,9 +10,12 @@ import pytest
 
 from svea_web.sandbox.testing import RunningSandbox, running_sandbox
 from svea_web.svea import (
+    Address,
     CaseLevel,
     CaseStatus,
     CloseReason,
+    Debtor,
+    DebtorType,
     DispatchKind,
     MessageDirection,
     RequestState,
@@ -270,3 +273,17 @@ def test_iterating_all_cases_with_small_pages_follows_the_cursor(
     assert len({case.case_number for page in pages for case in page.cases}) == 5
     assert pages[-1].next_cursor is None
     assert len({page.server_time for page in pages}) == 1
+
+
+def test_letter_to_a_debtor_with_letters_outside_latin_1_still_renders(
+    client: SveaClient, sandbox: RunningSandbox
+) -> None:
+    debtor = Debtor(
+        DebtorType.PERSON, "Øystein Åsen 李 ☃", Address("Ærøgata 1", "9008", "Tromsø"), national_id="01017012345"
+    )
+    number = open_case(client, sandbox, submission(debtor=debtor))
+    sandbox.advance_clock(3600)
+
+    [notice] = client.get_dispatches(number)
+
+    assert client.get_dispatch_pdf(number, notice.id).startswith(b"%PDF-")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from svea_web.sandbox.testing import RunningSandbox
 from svea_web.svea import SveaClient
 
-from .conftest import RequestLog
+from .conftest import RequestLog, submission
 
 
 def test_full_sync_takes_one_request_per_500_cases(
@@ -62,8 +62,6 @@ def test_changes_made_while_pages_are_read_are_caught_by_the_next_poll(
 
 
 def test_concurrent_submissions_with_one_key_make_one_request(client: SveaClient, sandbox: RunningSandbox) -> None:
-    from .conftest import submission
-
     answers: list[str] = []
 
     def submit() -> None:
