@@ -40,7 +40,7 @@ def test_confirm_and_pause_without_the_token_are_refused(client: FlaskClient, in
         ("/dunning/pauses/customer", {"customer_no": "1", "reason": "x"}),
     ]:
         response = client.post(url, data=data)
-        assert (response.status_code, "The CSRF token is missing." in html(response)) == (400, True), url
+        assert (response.status_code, "sikkerhetsnøkkel" in html(response)) == (400, True), url
     db.session.refresh(run)
     assert run.state == "preview"
     assert db.session.query(ReminderRun).count() == 1

@@ -43,7 +43,7 @@ def test_at_level_inkasso_the_page_offers_a_run_and_shows_the_setup(logged_in: F
     assert "Purring" in page and "Ingen bekreftede kjøringer ennå." in page
 
 
-principals = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("10000000"), places=2)
+principals = st.decimals(min_value=Decimal("0.001"), max_value=Decimal("10000000"), places=3)
 days = st.dates(min_value=date(2020, 1, 1), max_value=date(2027, 12, 31))
 
 
