@@ -12,12 +12,9 @@ from typing import Any
 
 from flask import Flask
 
-DEMO_CREDITOR = {
-    "customer_no": "10042",
-    "username": "demo-regnskap",
-    "password": "sandbox-2026",
-    "name": "Demo Regnskap AS",
-}
+from svea_web.sandbox.demo import DEMO_CREDITOR
+
+__all__ = ["DEFAULTS", "DEMO_CREDITOR", "create_app", "settings_from_environment"]
 
 DEFAULTS: dict[str, Any] = {
     "SANDBOX_DB": None,  # an SQLite file path, or ":memory:"; None means instance/svea-sandbox.sqlite
@@ -73,11 +70,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["TEST_MODE"] or app.config["SANDBOX_DEMO"]:
         app.register_blueprint(admin.bp)
 
-    with app.app_context():
-        if app.config["SANDBOX_DEMO"]:
-            sandbox.ensure_creditor(**DEMO_CREDITOR)
-        if app.config["RANDOM_PAYMENTS_SEED"] is not None:
-            sandbox.set_random_payments(
-                int(app.config["RANDOM_PAYMENTS_SEED"]), float(app.config["RANDOM_PAYMENT_PROBABILITY"])
-            )
+    sandbox.seed()
     return app

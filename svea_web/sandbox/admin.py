@@ -43,6 +43,13 @@ def advance_clock() -> Response:
         return json_response({"now": timestamp(now)})
 
 
+@bp.post("/reset")
+def reset() -> Response:
+    """Forget everything: cases, requests, creditors (but the demo one), clock offset, faults."""
+    current_sandbox().reset()
+    return json_response({"reset": True})
+
+
 @bp.get("/faults")
 def get_faults() -> Response:
     return json_response(current_sandbox().faults.plan.as_json())

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from svea_web.sandbox import agency
 from svea_web.sandbox.db import make_engine, make_sessionmaker
+from svea_web.sandbox.demo import DEMO_CREDITOR
 from svea_web.sandbox.faults import FaultInjector
-from svea_web.sandbox.models import Creditor
+from svea_web.sandbox.models import Base, Creditor
 
 
 class Sandbox:
@@ -26,6 +27,8 @@ class Sandbox:
         # transitions before it reads, so two at once could both act on the same due transition.
         self._lock = threading.RLock()
         self.faults = FaultInjector()
+        self._demo = bool(config["SANDBOX_DEMO"])
+        self._random_payments = (config["RANDOM_PAYMENTS_SEED"], float(config["RANDOM_PAYMENT_PROBABILITY"]))
         self.timing = agency.Timing(
             confirm_delay=timedelta(seconds=float(config["CONFIRM_DELAY_SECONDS"])),
             reply_delay=timedelta(seconds=float(config["REPLY_DELAY_SECONDS"])),
@@ -49,6 +52,25 @@ class Sandbox:
             except BaseException:
                 session.rollback()
                 raise
+
+    def seed(self) -> None:
+        """What the configuration asks to exist: the demo creditor, the random-payments seed."""
+        if self._demo:
+            self.ensure_creditor(**DEMO_CREDITOR)
+        seed, probability = self._random_payments
+        if seed is not None:
+            self.set_random_payments(int(seed), probability)
+
+    def reset(self) -> None:
+        """Back to a fresh start: no records, the clock on real time, no faults, the configured seed data.
+
+        Lets a test suite share one sandbox server and still give every test a sandbox of its own.
+        """
+        with self._lock, self._sessions() as session, session.begin():
+            for table in reversed(Base.metadata.sorted_tables):
+                session.execute(table.delete())
+        self.faults.clear()
+        self.seed()
 
     def ensure_creditor(self, customer_no: str, username: str, password: str, name: str) -> bool:
         """Create the creditor, or give an existing one these credentials; True when it was created."""

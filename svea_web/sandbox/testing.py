@@ -21,7 +21,8 @@ from typing import Any, TypedDict
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from svea_web.sandbox import DEFAULTS, DEMO_CREDITOR, create_app
+from svea_web.sandbox import DEFAULTS, create_app
+from svea_web.sandbox.demo import DEMO_CREDITOR
 
 
 class SandboxHandle:
@@ -42,6 +43,10 @@ class SandboxHandle:
         if response.status_code >= 400:
             raise AssertionError(f"sandbox admin {method} {path}: {response.status_code} {response.text}")
         return response.json()
+
+    def reset(self) -> None:
+        """Back to a fresh sandbox (records, clock, faults), so tests can share one server."""
+        self.admin("POST", "/reset")
 
     def now(self) -> datetime:
         return datetime.fromisoformat(self.admin("GET", "/clock")["now"])

@@ -25,10 +25,17 @@ from svea_web.svea import (
 DEMO_PASSWORD = "sandbox-2026"
 
 
-@pytest.fixture
-def sandbox() -> Iterator[RunningSandbox]:
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[RunningSandbox]:
     with running_sandbox() as running:
         yield running
+
+
+@pytest.fixture
+def sandbox(sandbox_server: RunningSandbox) -> RunningSandbox:
+    """A fresh sandbox for the test: the session's server, reset (starting a server per test costs more)."""
+    sandbox_server.reset()
+    return sandbox_server
 
 
 @pytest.fixture
