@@ -18,6 +18,7 @@ Target: preview ≤ 3 s.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -205,13 +206,15 @@ def baseline_select(client_id: int) -> int:
     return len(rows)
 
 
-def timed(fn: Any, repeat: int) -> tuple[float, Any]:
-    samples, result = [], None
+def timed(fn: Any, repeat: int) -> tuple[float, float, Any]:
+    """Median wall and CPU seconds (CPU shows the work when other processes share the machine)."""
+    walls, cpus, result = [], [], None
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples), result
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus), result
 
 
 def main() -> None:
@@ -244,16 +247,20 @@ def main() -> None:
         build_ledger(client.id, args.posts, args.overdue)
         print(f"data: {args.posts:,} posts, {args.overdue:,} overdue, built in {time.perf_counter() - start:.1f} s")
 
-        base_s, rows = timed(lambda: baseline_select(client.id), args.repeat)
-        preview_s, preview = timed(lambda: services.build_preview(client.id, TODAY), args.repeat)
+        base_s, base_cpu, rows = timed(lambda: baseline_select(client.id), args.repeat)
+        preview_s, preview_cpu, preview = timed(lambda: services.build_preview(client.id, TODAY), args.repeat)
         summary = preview.summary
         assert rows == len(preview.steps) + len(preview.skipped)
         print(
             f"overdue rows read: {rows:,}; steps: {summary['steps']:,}; skipped: {summary['skipped']:,} "
             f"({dict(summary['skipped_by_reason'])}); letters: {summary['letters']:,}"
         )
-        print(f"baseline SELECT of the overdue rows: {base_s:.3f} s (median of {args.repeat})")
-        print(f"preview (build_preview):             {preview_s:.3f} s  = {preview_s / base_s:.1f} x baseline")
+        print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; medians of {args.repeat} runs")
+        print(f"baseline SELECT of the overdue rows: {base_s:.3f} s wall, {base_cpu:.3f} s CPU")
+        print(
+            f"preview (build_preview):             {preview_s:.3f} s wall, {preview_cpu:.3f} s CPU"
+            f" = {preview_s / base_s:.1f} x baseline (CPU {preview_cpu / base_cpu:.1f} x)"
+        )
 
         web = app.test_client()
         web.post("/login", data={"email": user.email, "password": PASSWORD})
@@ -264,21 +271,21 @@ def main() -> None:
             assert response.status_code == 200
             return len(response.data)
 
-        page_s, size = timed(page, args.repeat)
+        page_s, page_cpu, size = timed(page, args.repeat)
         print(
-            f"preview page (GET, whole HTML):      {page_s:.3f} s  = {page_s / base_s:.1f} x baseline "
-            f"({size // 1024} KiB)"
+            f"preview page (GET, whole HTML):      {page_s:.3f} s wall, {page_cpu:.3f} s CPU"
+            f" = {page_s / base_s:.1f} x baseline (CPU {page_cpu / base_cpu:.1f} x), {size // 1024} KiB"
         )
-        target = "met" if max(preview_s, page_s) <= 3.0 else "MISSED"
-        print(f"target preview <= 3 s: {target}")
+        verdict = "met" if max(preview_s, page_s) <= 3.0 else "missed"
+        cpu_verdict = "met" if max(preview_cpu, page_cpu) <= 3.0 else "missed"
+        print(f"target preview <= 3 s: {verdict} on wall time, {cpu_verdict} on CPU time")
 
-        start = time.perf_counter()
-        result = services.confirm_run(run, services.build_preview(client.id, TODAY).digest, TODAY, user.id)
-        confirm_s = time.perf_counter() - start
+        digest = services.build_preview(client.id, TODAY).digest
+        confirm_s, confirm_cpu, result = timed(lambda: services.confirm_run(run, digest, TODAY, user.id), 1)
         assert result.outcome == "confirmed", result.outcome
         print(
-            f"confirm (apply {result.run.step_count:,} steps, {result.run.letter_count:,} letters): {confirm_s:.3f} s "
-            f"= {confirm_s / base_s:.1f} x baseline"
+            f"confirm (apply {result.run.step_count:,} steps, {result.run.letter_count:,} letters): "
+            f"{confirm_s:.3f} s wall, {confirm_cpu:.3f} s CPU = {confirm_s / base_s:.1f} x baseline"
         )
 
 

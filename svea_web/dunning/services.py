@@ -45,9 +45,9 @@ from svea_web.rules import dunning as rules
 from svea_web.rules import fees, figures
 from svea_web.rules.figures import DatedValue
 from svea_web.rules.interest import late_interest_exact
-from svea_web.setup.models import DunningSettings, SveaSettings
+from svea_web.setup import services as setup_services
+from svea_web.setup.models import LEVEL_INKASSO
 
-LEVEL_INKASSO = "inkasso"
 ZERO = Decimal("0.00")
 # How far ahead a preview may look; a run is only confirmed on its own date.
 MAX_PREVIEW_DAYS_AHEAD = 90
@@ -89,29 +89,23 @@ class RunSettings:
         return self.level_inkasso and self.policy.in_app_steps > 0
 
 
-def _figure_table(kind: str) -> tuple[DatedValue, ...]:
-    """A dated figure table ("reminder_fee", "late_interest_rate"): the seed values of rules.figures."""
-    name = {"reminder_fee": figures.REMINDER_FEES, "late_interest_rate": figures.LATE_INTEREST_RATES}[kind]
-    return tuple(figures.DEFAULT_TABLES[name])
-
-
 def run_settings(client_id: int) -> RunSettings:
-    dunning = db.session.get(DunningSettings, client_id)
-    svea = db.session.get(SveaSettings, client_id)
+    """Oppsett Svea and Oppsett purre/rente, and the admin-edited dated fee and rate tables."""
+    dunning = setup_services.dunning_settings(client_id)
     policy = rules.DunningPolicy(
-        in_app_reminders=dunning.in_app_steps if dunning else 0,
-        notice_enabled=bool(dunning and dunning.notice_enabled),
-        days_between=dunning.days_between if dunning else rules.MIN_DEADLINE_DAYS,
-        fee_enabled=bool(dunning and dunning.fee_enabled),
-        min_amount=dunning.min_amount if dunning else ZERO,
+        in_app_reminders=dunning.in_app_steps,
+        notice_enabled=dunning.notice_enabled,
+        days_between=dunning.days_between,
+        fee_enabled=dunning.fee_enabled,
+        min_amount=dunning.min_amount,
     )
     return RunSettings(
-        handover_level=svea.handover_level if svea else "purring",
+        handover_level=setup_services.svea_settings(client_id).handover_level,
         policy=policy,
-        interest_enabled=bool(dunning and dunning.interest_enabled),
-        offer_after_days=dunning.offer_after_days if dunning else 14,
-        reminder_fees=_figure_table("reminder_fee"),
-        interest_rates=_figure_table("late_interest_rate"),
+        interest_enabled=dunning.interest_enabled,
+        offer_after_days=dunning.offer_after_days,
+        reminder_fees=setup_services.figure_table("reminder_fee"),
+        interest_rates=setup_services.figure_table("late_interest_rate"),
     )
 
 
