@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -145,30 +144,30 @@ def test_smtp_down_shows_the_error_keeps_the_order_and_resend_sends_it(
     assert db.session.query(AccessOrder).count() == 1
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("name", "", "Feltet må fylles ut"),
-        ("org_no", "923609017", "Ugyldig organisasjonsnummer"),
-        ("org_no", "12345", "Ugyldig organisasjonsnummer"),
-        ("address", "", "Feltet må fylles ut"),
-        ("postcode", "23A7", "Postnummer er fire siffer"),
-        ("city", "", "Feltet må fylles ut"),
-        ("contact_name", "", "Feltet må fylles ut"),
-        ("contact_email", "kari-nordlys.no", "Ugyldig e-postadresse"),
-        ("contact_phone", "1234", "Telefonnummeret må ha 8–15 siffer"),
-        ("agreement_read", None, "Bekreft at du har lest avtalen"),
-    ],
-)
-def test_each_invalid_field_is_refused_with_a_reason(
-    app: Flask, firm: Firm, logged_in: FlaskClient, smtp: SmtpServer, field: str, value: str | None, message: str
-) -> None:
-    response = _order(logged_in, **{field: value})
+ORDER_INVALID = [
+    ("name", "", "Feltet må fylles ut"),
+    ("org_no", "923609017", "Ugyldig organisasjonsnummer"),
+    ("org_no", "12345", "Ugyldig organisasjonsnummer"),
+    ("address", "", "Feltet må fylles ut"),
+    ("postcode", "23A7", "Postnummer er fire siffer"),
+    ("city", "", "Feltet må fylles ut"),
+    ("contact_name", "", "Feltet må fylles ut"),
+    ("contact_email", "kari-nordlys.no", "Ugyldig e-postadresse"),
+    ("contact_phone", "1234", "Telefonnummeret må ha 8–15 siffer"),
+    ("agreement_read", None, "Bekreft at du har lest avtalen"),
+]
 
-    html = response.get_data(as_text=True)
-    assert message in html
-    assert "<dialog" in html and 'aria-invalid="true"' in html
-    assert db.session.query(AccessOrder).count() == 0 and smtp.messages == []
+
+def test_each_invalid_field_is_refused_with_a_reason(
+    app: Flask, firm: Firm, logged_in: FlaskClient, smtp: SmtpServer, subtests: Any
+) -> None:
+    for field, value, message in ORDER_INVALID:
+        with subtests.test(field=field, value=value):
+            html = _order(logged_in, **{field: value}).get_data(as_text=True)
+
+            assert message in html
+            assert "<dialog" in html and f'id="{field}-error"' in html and 'aria-invalid="true"' in html
+            assert db.session.query(AccessOrder).count() == 0 and smtp.messages == []
 
 
 def test_invalid_order_without_htmx_returns_the_form_with_400(app: Flask, firm: Firm, logged_in: FlaskClient) -> None:
@@ -290,23 +289,22 @@ def test_the_address_notice_can_be_dismissed(app: Flask, firm: Firm, logged_in: 
     assert "address-notice" not in logged_in.get("/settings/svea").get_data(as_text=True)
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("name", "", "Feltet må fylles ut"),
-        ("org_no", "111111112", "Ugyldig organisasjonsnummer"),
-        ("postcode", "99999", "Postnummer er fire siffer"),
-        ("email", "ikke en e-post", "Ugyldig e-postadresse"),
-        ("phone", "12 34", "Telefonnummeret må ha 8–15 siffer"),
-    ],
-)
-def test_firm_form_refuses_each_invalid_field(
-    app: Flask, firm: Firm, logged_in: FlaskClient, field: str, value: str, message: str
-) -> None:
-    response = logged_in.post("/settings/", data={**FIRM, field: value})
-    assert response.status_code == 400
-    assert message in response.get_data(as_text=True)
-    assert db.session.get(Client, firm.client.id).address is None
+FIRM_INVALID = [
+    ("name", "", "Feltet må fylles ut"),
+    ("org_no", "111111112", "Ugyldig organisasjonsnummer"),
+    ("postcode", "99999", "Postnummer er fire siffer"),
+    ("email", "ikke en e-post", "Ugyldig e-postadresse"),
+    ("phone", "12 34", "Telefonnummeret må ha 8–15 siffer"),
+]
+
+
+def test_firm_form_refuses_each_invalid_field(app: Flask, firm: Firm, logged_in: FlaskClient, subtests: Any) -> None:
+    for field, value, message in FIRM_INVALID:
+        with subtests.test(field=field, value=value):
+            response = logged_in.post("/settings/", data={**FIRM, field: value})
+            assert response.status_code == 400
+            assert message in response.get_data(as_text=True)
+            assert db.session.get(Client, firm.client.id).address is None
 
 
 def test_firm_form_without_csrf_token_is_refused(csrf_browser: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -60,31 +59,30 @@ def test_switches_left_out_of_the_form_are_off(app: Flask, firm: Firm, logged_in
     assert not (settings.fee_enabled or settings.interest_enabled or settings.notice_enabled)
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("in_app_steps", "-1", "Antall purretrinn må være mellom 0 og 5"),
-        ("in_app_steps", "6", "Antall purretrinn må være mellom 0 og 5"),
-        ("in_app_steps", "to", "Ikke en gyldig heltallsverdi"),
-        ("days_between", "13", "Det må gå minst 14 dager mellom trinnene"),
-        ("days_between", "", "Oppgi antall dager"),
-        ("min_amount", "-100", "Beløpet kan ikke være negativt"),
-        ("min_amount", "hundre", "ugyldig"),
-        ("min_amount", "1.234", "tvetydig"),
-        ("min_amount", "12,345", "høyst to desimaler"),
-        ("min_amount", "", "Oppgi et beløp"),
-        ("offer_after_days", "-1", "Antall dager må være mellom 0 og 365"),
-        ("offer_after_days", "366", "Antall dager må være mellom 0 og 365"),
-    ],
-)
-def test_each_invalid_field_is_refused(
-    app: Flask, firm: Firm, logged_in: FlaskClient, field: str, value: str, message: str
-) -> None:
-    response = _save(logged_in, **{field: value})
+INVALID = [
+    ("in_app_steps", "-1", "Antall purretrinn må være mellom 0 og 5"),
+    ("in_app_steps", "6", "Antall purretrinn må være mellom 0 og 5"),
+    ("in_app_steps", "to", "Ikke en gyldig heltallsverdi"),
+    ("days_between", "13", "Det må gå minst 14 dager mellom trinnene"),
+    ("days_between", "", "Oppgi antall dager"),
+    ("min_amount", "-100", "Beløpet kan ikke være negativt"),
+    ("min_amount", "hundre", "ugyldig"),
+    ("min_amount", "1.234", "tvetydig"),
+    ("min_amount", "12,345", "høyst to desimaler"),
+    ("min_amount", "", "Oppgi et beløp"),
+    ("offer_after_days", "-1", "Antall dager må være mellom 0 og 365"),
+    ("offer_after_days", "366", "Antall dager må være mellom 0 og 365"),
+]
 
-    assert response.status_code == 400
-    assert message in response.get_data(as_text=True)
-    assert db.session.get(DunningSettings, firm.client.id).in_app_steps == 0
+
+def test_each_invalid_field_is_refused(app: Flask, firm: Firm, logged_in: FlaskClient, subtests: Any) -> None:
+    for field, value, message in INVALID:
+        with subtests.test(field=field, value=value):
+            response = _save(logged_in, **{field: value})
+
+            assert response.status_code == 400
+            assert message in response.get_data(as_text=True)
+            assert db.session.get(DunningSettings, firm.client.id).in_app_steps == 0
 
 
 def test_save_without_csrf_token_is_refused(csrf_browser: Any) -> None:

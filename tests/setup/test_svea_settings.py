@@ -92,30 +92,28 @@ def test_a_new_password_replaces_the_stored_one(app: Flask, firm: Firm, logged_i
     assert decrypt_secret(db.session.get(SveaSettings, firm.client.id).password_encrypted) == "nytt-passord-1"
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("customer_no", "", "Feltet må fylles ut"),
-        ("customer_no", "100 42", "Kundenummeret har bare bokstaver"),
-        ("username", "", "Feltet må fylles ut"),
-        ("password", "", "Skriv inn passordet fra Svea"),
-        ("handover_level", None, "Velg nivå"),
-        ("handover_level", "alt", "Ikke et gyldig valg"),
-        ("kid_length", "1", "KID-lengden må være mellom 2 og 25"),
-        ("kid_length", "26", "KID-lengden må være mellom 2 og 25"),
-        ("kid_length", "tjue", "Ikke en gyldig heltallsverdi"),
-    ],
-)
-def test_each_invalid_field_is_refused(
-    app: Flask, firm: Firm, logged_in: FlaskClient, field: str, value: str | None, message: str
-) -> None:
-    response = _save(logged_in, **{field: value})
+INVALID = [
+    ("customer_no", "", "Feltet må fylles ut"),
+    ("customer_no", "100 42", "Kundenummeret har bare bokstaver"),
+    ("username", "", "Feltet må fylles ut"),
+    ("password", "", "Skriv inn passordet fra Svea"),
+    ("handover_level", None, "Velg nivå"),
+    ("handover_level", "alt", "Ikke et gyldig valg"),
+    ("kid_length", "1", "KID-lengden må være mellom 2 og 25"),
+    ("kid_length", "26", "KID-lengden må være mellom 2 og 25"),
+    ("kid_length", "tjue", "Ikke en gyldig heltallsverdi"),
+]
 
-    assert response.status_code == 400
-    html = response.get_data(as_text=True)
-    assert message in html
-    settings = db.session.get(SveaSettings, firm.client.id)
-    assert settings is None or settings.password_encrypted is None
+
+def test_each_invalid_field_is_refused(app: Flask, firm: Firm, logged_in: FlaskClient, subtests: Any) -> None:
+    for field, value, message in INVALID:
+        with subtests.test(field=field, value=value):
+            response = _save(logged_in, **{field: value})
+
+            assert response.status_code == 400
+            assert message in response.get_data(as_text=True)
+            settings = db.session.get(SveaSettings, firm.client.id)
+            assert settings is None or settings.password_encrypted is None
 
 
 def test_save_without_csrf_token_is_refused(csrf_browser: Any) -> None:
