@@ -229,15 +229,16 @@ def letter_text(content: dict[str, Any]) -> LetterText:
     )
 
 
+# Widths in mm add up to the 180 mm between the margins; a 25-digit KID needs about 43 mm.
 COLUMNS = (
-    ("Fakturanr", 24, "L"),
-    ("Forfall", 20, "L"),
-    ("Hovedstol", 24, "R"),
-    ("Gebyr", 18, "R"),
-    ("Rente", 18, "R"),
-    ("Å betale", 25, "R"),
-    ("Ny frist", 20, "L"),
-    ("KID", 41, "L"),
+    ("Fakturanr", 22, "L"),
+    ("Forfall", 18, "L"),
+    ("Hovedstol", 23, "R"),
+    ("Gebyr", 16, "R"),
+    ("Rente", 16, "R"),
+    ("Å betale", 23, "R"),
+    ("Ny frist", 18, "C"),
+    ("KID", 44, "R"),
 )
 
 _PDF_REPLACEMENTS = str.maketrans({"–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "…": "..."})
@@ -257,7 +258,7 @@ def _add_letter(pdf: FPDF, text: LetterText) -> None:
     pdf.set_font("Helvetica", size=10)
     top = pdf.get_y()
     for line in text.creditor_lines:
-        pdf.set_x(125)
+        pdf.set_x(120)
         pdf.cell(75, 5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(top + 12)
     for line in text.recipient_lines:
