@@ -134,8 +134,11 @@ def list_rows(
     direction: str = "asc",
     page: int = 1,
     per_page: int = 50,
+    total: int | None = None,
 ) -> Page:
-    total = count_rows(client_id, policy, today)
+    """One page of Nye saker; pass `total` when the caller has counted the rows already."""
+    if total is None:
+        total = count_rows(client_id, policy, today)
     conditions = eligible_conditions(client_id, policy, today)
     desc = direction == "desc"
     if policy.group_by_customer:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import joinedload
 
 from svea_web.collection import eligibility
 from svea_web.collection.models import (
@@ -62,25 +63,34 @@ def tab_counts(client_id: int, policy: eligibility.Policy, today: date) -> TabCo
     )
 
 
-def _order(sorts: dict[str, object], sort: str, direction: str, default: str) -> list[object]:
+def _order(sorts: dict[str, Any], sort: str, direction: str, default: str) -> list[Any]:
     column = sorts.get(sort) or sorts[default]
-    ordered = column.desc() if direction == "desc" else column.asc()  # type: ignore[attr-defined]
-    return [ordered, SveaCase.id.desc()]
+    return [column.desc() if direction == "desc" else column.asc(), SveaCase.id.desc()]
 
 
-def list_open(client_id: int, sort: str, direction: str, page: int, per_page: int = 50) -> Page:
+def _page_of_cases(base: Any, order: list[Any], page: int, per_page: int, total: int) -> Page:
+    """Pick the page's case ids first (few columns, sorted by the database), then load those cases."""
+    ids = db.session.scalars(base.order_by(*order).limit(per_page).offset((page - 1) * per_page)).all()
+    found = {
+        case.id: case
+        for case in db.session.scalars(
+            select(SveaCase).options(joinedload(SveaCase.customer)).where(SveaCase.id.in_(ids))
+        )
+    }
+    return Page([found[case_id] for case_id in ids], total, page, per_page)
+
+
+def list_open(
+    client_id: int, sort: str, direction: str, page: int, per_page: int = 50, total: int | None = None
+) -> Page:
+    """Åpne saker; pass `total` when the tab counts have it already."""
     conditions = [SveaCase.client_id == client_id, SveaCase.state.in_(ACTIVE_CASE_STATES)]
-    total = db.session.scalar(select(func.count()).select_from(SveaCase).where(*conditions)) or 0
-    cases = db.session.scalars(
-        select(SveaCase)
-        .join(SveaCase.customer)
-        .options(contains_eager(SveaCase.customer))
-        .where(*conditions)
-        .order_by(*_order(OPEN_SORTS, sort, direction, "created"))  # type: ignore[arg-type]
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(list(cases), total, page, per_page)
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(SveaCase).where(*conditions)) or 0
+    base = select(SveaCase.id).where(*conditions)
+    if sort == "customer":
+        base = base.join(Customer, Customer.id == SveaCase.customer_id)
+    return _page_of_cases(base, _order(OPEN_SORTS, sort, direction, "created"), page, per_page, total)
 
 
 def list_archived(client_id: int, q: str, sort: str, direction: str, page: int, per_page: int = 50) -> Page:
@@ -99,15 +109,9 @@ def list_archived(client_id: int, q: str, sort: str, direction: str, page: int, 
                 SveaCase.id.in_(invoice_cases),
             )
         )
-    base = select(SveaCase).join(SveaCase.customer).where(*conditions)
+    base = select(SveaCase.id).join(Customer, Customer.id == SveaCase.customer_id).where(*conditions)
     total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    cases = db.session.scalars(
-        base.options(contains_eager(SveaCase.customer))
-        .order_by(*_order(ARCHIVED_SORTS, sort, direction, "closed"))  # type: ignore[arg-type]
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page(list(cases), total, page, per_page)
+    return _page_of_cases(base, _order(ARCHIVED_SORTS, sort, direction, "closed"), page, per_page, total)
 
 
 @dataclass

@@ -23,8 +23,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
 from rq import Retry
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import CursorResult, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, selectinload
 
 from svea_web import audit
 from svea_web.clock import today
@@ -368,7 +369,11 @@ def build_submission(case: SveaCase, settings: SveaSettings | None) -> CaseSubmi
 
 def submit_case(case_id: int) -> None:
     """The submit job: hand the case to Svea once, or learn what became of the earlier hand-over."""
-    case = db.session.get(SveaCase, case_id)
+    case = db.session.get(
+        SveaCase,
+        case_id,
+        options=[joinedload(SveaCase.customer), selectinload(SveaCase.links).joinedload(CasePost.post)],
+    )
     if case is None or case.state != CASE_PENDING:
         return
     problems = setup_problems(case.client_id)
@@ -643,55 +648,86 @@ def sync_client(client_id: int) -> SyncOutcome:
 
 
 def _apply_cases(client_id: int, svea: SveaClient, infos: Sequence[CaseInfo], outcome: SyncOutcome) -> None:
-    """Apply one page of the delta poll with a fixed number of queries, however many cases it holds."""
+    """Apply one page of the delta poll with a fixed number of statements, however many cases it holds.
+
+    The cases are read as plain rows and written with one bulk UPDATE and one bulk INSERT of events:
+    a page of 500 changed cases costs a handful of statements, not 500 round trips through the ORM.
+    """
     latest: dict[str, CaseInfo] = {}
     for info in infos:
         latest[info.case_number] = info  # a case changed during paging comes twice; the later is newer
     outcome.cases_seen += len(latest)
-    cases: dict[str, SveaCase] = {}
-    for case in db.session.scalars(
-        select(SveaCase).where(SveaCase.client_id == client_id, SveaCase.case_number.in_(list(latest)))
-    ):
-        assert case.case_number is not None
-        cases[case.case_number] = case
-    unknown = [info for number, info in latest.items() if number not in cases]
+    known = _case_rows(client_id, list(latest))
+    unknown = [info for number, info in latest.items() if number not in known]
     newly_confirmed: set[int] = set()
     if unknown:
-        # Confirmations: a case of ours Svea has opened, known by request id or by our reference.
-        by_request = {info.request_id: info for info in unknown}
-        by_ref = {info.creditor_ref: info for info in unknown}
-        for case in db.session.scalars(
-            select(SveaCase).where(
-                SveaCase.client_id == client_id,
-                SveaCase.state.in_((CASE_PENDING, CASE_SUBMITTED, CASE_FAILED)),
-                or_(SveaCase.request_id.in_(list(by_request)), SveaCase.idempotency_key.in_(list(by_ref))),
-            )
-        ):
-            info = by_request.get(case.request_id or "") or by_ref[case.idempotency_key]
-            case.request_id = info.request_id
-            _confirm(case, info.case_number, _naive(info.created_at))
-            cases[info.case_number] = case
-            newly_confirmed.add(case.id)
-            outcome.confirmed += 1
-    if not cases:
+        newly_confirmed = _confirm_from_poll(client_id, unknown)
+        outcome.confirmed += len(newly_confirmed)
+        known.update(_case_rows(client_id, [info.case_number for info in unknown]))
+    if not known:
         return
-    known_events = _external_ids(CaseEvent, [case.id for case in cases.values()])
+    known_events = _external_ids(CaseEvent, [row.id for row in known.values()])
+    now = utcnow()
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     closed_ids: list[int] = []
-    wants_letters: list[SveaCase] = []
-    wants_messages: list[SveaCase] = []
-    for number, case in cases.items():
-        new_kinds = _apply_info(case, latest[number], known_events.get(case.id, set()), outcome)
-        if latest[number].is_closed and case.state != CASE_CLOSED:
-            _mark_closed(case, latest[number])
-            closed_ids.append(case.id)
-        if case.id in newly_confirmed or any(kind.endswith(LETTER_EVENT_SUFFIX) for kind in new_kinds):
-            wants_letters.append(case)
-        if REPLY_EVENT in new_kinds:
-            wants_messages.append(case)
+    wants_letters: list[tuple[int, str]] = []
+    wants_messages: list[tuple[int, str]] = []
+    for number, row in known.items():
+        info = latest[number]
+        new_events = _new_events(row.id, info, known_events.get(row.id, set()))
+        events.extend(new_events)
+        values = {"id": row.id, **_svea_values(info), "updated_at": now}
+        values["last_event_at"] = max(
+            filter(None, [row.last_event_at, *(event["at"] for event in new_events)]), default=None
+        )
+        if info.is_closed and row.state != CASE_CLOSED:
+            values.update(_closed_values(info, row.close_reason))
+            closed_ids.append(row.id)
+        updates.append(values)
+        kinds = [event["kind"] for event in new_events]
+        if row.id in newly_confirmed or any(kind.endswith(LETTER_EVENT_SUFFIX) for kind in kinds):
+            wants_letters.append((row.id, number))
+        if REPLY_EVENT in kinds:
+            wants_messages.append((row.id, number))
+    db.session.execute(update(SveaCase), updates)
+    if events:
+        db.session.execute(insert(CaseEvent), events)
     _release_posts(closed_ids)
+    outcome.cases_updated += len(updates)
+    outcome.events += len(events)
     outcome.closed += len(closed_ids)
     _fetch_dispatches(svea, wants_letters, outcome)
     _fetch_messages(svea, wants_messages, outcome)
+
+
+def _case_rows(client_id: int, numbers: list[str]) -> dict[str, Any]:
+    rows = db.session.execute(
+        select(SveaCase.id, SveaCase.case_number, SveaCase.state, SveaCase.close_reason, SveaCase.last_event_at).where(
+            SveaCase.client_id == client_id, SveaCase.case_number.in_(numbers)
+        )
+    ).all()
+    return {str(row.case_number): row for row in rows}
+
+
+def _confirm_from_poll(client_id: int, unknown: list[CaseInfo]) -> set[int]:
+    """Cases of ours that Svea has opened, known by request id or by our reference (the lost-answer case)."""
+    by_request = {info.request_id: info for info in unknown}
+    by_ref = {info.creditor_ref: info for info in unknown}
+    confirmed: set[int] = set()
+    for case in db.session.scalars(
+        select(SveaCase).where(
+            SveaCase.client_id == client_id,
+            SveaCase.state.in_((CASE_PENDING, CASE_SUBMITTED, CASE_FAILED)),
+            or_(SveaCase.request_id.in_(list(by_request)), SveaCase.idempotency_key.in_(list(by_ref))),
+        )
+    ):
+        info = by_request.get(case.request_id or "") or by_ref[case.idempotency_key]
+        case.request_id = info.request_id
+        _confirm(case, info.case_number, _naive(info.created_at))
+        confirmed.add(case.id)
+    db.session.flush()
+    return confirmed
 
 
 def _external_ids(
@@ -705,53 +741,75 @@ def _external_ids(
     return found
 
 
-def _apply_info(case: SveaCase, info: CaseInfo, known_events: set[str], outcome: SyncOutcome) -> list[str]:
-    """Svea's view of one case onto our row: status, amounts, new history lines. The new events' kinds."""
+def _svea_values(info: CaseInfo) -> dict[str, Any]:
+    """Svea's status and amounts of a case, as column values."""
     amounts = info.amounts
-    case.svea_status = info.status.value
-    case.principal_original = amounts.principal.original
-    case.principal_paid = amounts.principal.paid
-    case.principal_remaining = amounts.principal.remaining
-    case.fees_remaining = amounts.fees.remaining
-    case.interest_remaining = amounts.interest.remaining
-    case.svea_updated_at = _naive(info.updated_at)
-    new_kinds = []
+    return {
+        "svea_status": info.status.value,
+        "principal_original": amounts.principal.original,
+        "principal_paid": amounts.principal.paid,
+        "principal_remaining": amounts.principal.remaining,
+        "fees_remaining": amounts.fees.remaining,
+        "interest_remaining": amounts.interest.remaining,
+        "svea_updated_at": _naive(info.updated_at),
+    }
+
+
+def _closed_values(info: CaseInfo, close_reason: str | None) -> dict[str, Any]:
+    return {
+        "state": CASE_CLOSED,
+        "closed_at": _naive(info.closed_at or info.updated_at),
+        "close_reason": info.close_reason or close_reason or info.status.value,
+        "close_status": None,
+        "last_error": None,
+    }
+
+
+def _new_events(case_id: int, info: CaseInfo, known: set[str]) -> list[dict[str, Any]]:
+    """Svea's events of the case we have not stored yet (unique by Svea's event id), as rows."""
+    rows = []
     for event in info.events:
         external_id = str(event.id)
-        if external_id in known_events:
+        if external_id in known:
             continue
-        known_events.add(external_id)
-        at = _naive(event.at)
-        db.session.add(
-            CaseEvent(case_id=case.id, at=at, source="svea", kind=event.kind, text=event.text, external_id=external_id)
+        known.add(external_id)
+        rows.append(
+            {
+                "case_id": case_id,
+                "at": _naive(event.at),
+                "source": "svea",
+                "kind": event.kind,
+                "text": event.text,
+                "external_id": external_id,
+            }
         )
-        case.last_event_at = max(filter(None, (case.last_event_at, at)))
-        new_kinds.append(event.kind)
-    outcome.events += len(new_kinds)
-    outcome.cases_updated += 1
-    return new_kinds
+    return rows
 
 
-def _mark_closed(case: SveaCase, info: CaseInfo) -> None:
-    case.state = CASE_CLOSED
-    case.closed_at = _naive(info.closed_at or info.updated_at)
-    case.close_reason = info.close_reason or case.close_reason or info.status.value
-    case.close_status = None
-    case.last_error = None
+def _apply_info(case: SveaCase, info: CaseInfo) -> None:
+    """Svea's view of one case onto its ORM row (the close job's answer)."""
+    for column, value in _svea_values(info).items():
+        setattr(case, column, value)
+    new_events = _new_events(case.id, info, _external_ids(CaseEvent, [case.id]).get(case.id, set()))
+    if new_events:
+        db.session.execute(insert(CaseEvent), new_events)
+        case.last_event_at = max(filter(None, [case.last_event_at, *(event["at"] for event in new_events)]))
+    if info.is_closed and case.state != CASE_CLOSED:
+        for column, value in _closed_values(info, case.close_reason).items():
+            setattr(case, column, value)
 
 
-def _fetch_dispatches(svea: SveaClient, cases: list[SveaCase], outcome: SyncOutcome) -> None:
+def _fetch_dispatches(svea: SveaClient, cases: list[tuple[int, str]], outcome: SyncOutcome) -> None:
     if not cases:
         return
-    known = _external_ids(Dispatch, [case.id for case in cases])
-    for case in cases:
-        assert case.case_number is not None
-        for letter in svea.get_dispatches(case.case_number):
-            if str(letter.id) in known.get(case.id, set()):
+    known = _external_ids(Dispatch, [case_id for case_id, _number in cases])
+    for case_id, number in cases:
+        for letter in svea.get_dispatches(number):
+            if str(letter.id) in known.get(case_id, set()):
                 continue
             db.session.add(
                 Dispatch(
-                    case_id=case.id,
+                    case_id=case_id,
                     external_id=str(letter.id),
                     kind=letter.kind.value,
                     title=_letter_title(letter.kind.value),
@@ -773,19 +831,18 @@ def _letter_title(kind: str) -> str:
     return titles.get(kind, kind)
 
 
-def _fetch_messages(svea: SveaClient, cases: list[SveaCase], outcome: SyncOutcome) -> None:
+def _fetch_messages(svea: SveaClient, cases: list[tuple[int, str]], outcome: SyncOutcome) -> None:
     if not cases:
         return
-    known = _external_ids(CaseMessage, [case.id for case in cases])
-    for case in cases:
-        assert case.case_number is not None
-        for message in svea.get_messages(case.case_number):
+    known = _external_ids(CaseMessage, [case_id for case_id, _number in cases])
+    for case_id, number in cases:
+        for message in svea.get_messages(number):
             # Our own messages are stored by the send job, with the id Svea gave them.
-            if message.direction is not MessageDirection.FROM_HANDLER or str(message.id) in known.get(case.id, set()):
+            if message.direction is not MessageDirection.FROM_HANDLER or str(message.id) in known.get(case_id, set()):
                 continue
             db.session.add(
                 CaseMessage(
-                    case_id=case.id,
+                    case_id=case_id,
                     direction=MESSAGE_IN,
                     text=message.text,
                     at=_naive(message.at),
@@ -1040,10 +1097,8 @@ def close_case(case_id: int) -> None:
         add_event(case, "closed", _text("Svea hadde allerede avsluttet saken."))
         _release_posts([case.id])
     else:
-        known = _external_ids(CaseEvent, [case.id]).get(case.id, set())
-        _apply_info(case, info, known, SyncOutcome())
+        _apply_info(case, info)
         if info.is_closed:
-            _mark_closed(case, info)
             _release_posts([case.id])
         else:
             case.close_status = CLOSE_FAILED

@@ -54,16 +54,19 @@ QUEUE_ERRORS = (RedisError, RuntimeError, OSError)
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    # Built per request so that they follow the user's language.
+    # Translated once per page (a template asks for them on every row), in the user's language.
+    states = _state_badges()
+    statuses = _svea_status_labels()
+    reasons = {value: str(label) for value, label in CLOSE_REASONS} | {"PAID_TO_SVEA": _("Betalt til Svea")}
     return {
-        "state_badge": lambda state: _state_badge(state),
-        "svea_status_label": lambda status: _svea_status_label(status),
-        "close_reason_label": lambda reason: _close_reason_label(reason),
+        "state_badge": lambda state: states.get(state, ("", state)),
+        "svea_status_label": lambda status: statuses.get(status or "", status or ""),
+        "close_reason_label": lambda reason: reasons.get(reason or "") or statuses.get(reason or "", reason or ""),
     }
 
 
-def _state_badge(state: str) -> tuple[str, str]:
-    labels = {
+def _state_badges() -> dict[str, tuple[str, str]]:
+    return {
         CASE_PENDING: ("info", _("Sendes til Svea")),
         CASE_SUBMITTED: ("info", _("Venter på saksnummer")),
         CASE_OPEN: ("ok", _("Åpen")),
@@ -71,11 +74,10 @@ def _state_badge(state: str) -> tuple[str, str]:
         CASE_FAILED: ("danger", _("Feilet")),
         CASE_CLOSED: ("", _("Avsluttet")),
     }
-    return labels.get(state, ("", state))
 
 
-def _svea_status_label(status: str | None) -> str:
-    labels = {
+def _svea_status_labels() -> dict[str, str]:
+    return {
         "REGISTERED": _("Registrert"),
         "PURRING": _("Purring"),
         "INKASSOVARSEL": _("Inkassovarsel"),
@@ -88,12 +90,6 @@ def _svea_status_label(status: str | None) -> str:
         "CLOSED_CREDITED": _("Avsluttet – kreditert"),
         "REJECTED": _("Avvist"),
     }
-    return labels.get(status or "", status or "")
-
-
-def _close_reason_label(reason: str | None) -> str:
-    extra = {"PAID_TO_SVEA": _("Betalt til Svea")}
-    return str(dict(CLOSE_REASONS).get(reason or "") or extra.get(reason or "") or _svea_status_label(reason))
 
 
 # --- tabs ----------------------------------------------------------------------------------------------
@@ -129,6 +125,7 @@ def _panel_context(tab: str) -> dict[str, Any]:
         merged = {**args, **changes}
         return url_for(TABS[tab], **{key: value for key, value in merged.items() if value not in (None, "")})
 
+    counts = queries.tab_counts(client_id, policy, day)
     context: dict[str, Any] = {
         "tab": tab,
         "tab_url": tab_url,
@@ -136,17 +133,21 @@ def _panel_context(tab: str) -> dict[str, Any]:
         "direction": direction,
         "policy": policy,
         "today": day,
-        "counts": queries.tab_counts(client_id, policy, day),
+        "counts": counts,
         "problems": setup_problems(client_id),
         "action_form": ActionForm(),
     }
     if tab == "new":
-        context["page"] = eligibility.list_rows(client_id, policy, day, sort or "due_date", direction, page_no)
+        context["page"] = eligibility.list_rows(
+            client_id, policy, day, sort or "due_date", direction, page_no, total=counts.new
+        )
         batch = args.get("batch")
         context["progress"] = services.batch_progress(client_id, batch) if batch else None
         context["batch"] = batch
     elif tab == "open":
-        context["page"] = queries.list_open(client_id, sort, "desc" if not sort else direction, page_no)
+        context["page"] = queries.list_open(
+            client_id, sort, "desc" if not sort else direction, page_no, total=counts.open
+        )
     else:
         q = (args.get("q") or "").strip()[:100]
         context["q"] = q

