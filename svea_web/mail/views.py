@@ -36,14 +36,23 @@ def outbox() -> ResponseReturnValue:
     if state:
         query = query.where(OutgoingMail.state == state)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    mails = db.session.scalars(
-        query.order_by(OutgoingMail.created_at.desc(), OutgoingMail.id.desc())
-        .limit(PER_PAGE)
-        .offset((page_no - 1) * PER_PAGE)
-    ).all()
-    page = Page(list(mails), total, page_no, PER_PAGE)
+    mails: list[OutgoingMail] = list(
+        db.session.scalars(
+            query.order_by(OutgoingMail.created_at.desc(), OutgoingMail.id.desc())
+            .limit(PER_PAGE)
+            .offset((page_no - 1) * PER_PAGE)
+        )
+    )
+    page = Page(mails, total, page_no, PER_PAGE)
+    # Counted in one query: loading the attachments themselves would read every file's bytes.
+    counted = db.session.execute(
+        select(MailAttachment.mail_id, func.count())
+        .where(MailAttachment.mail_id.in_([m.id for m in mails]))
+        .group_by(MailAttachment.mail_id)
+    )
+    attachment_counts: dict[int, int] = {row[0]: row[1] for row in counted}
     template = "mail/_outbox_table.html" if wants_fragment() else "mail/outbox.html"
-    return render_template(template, page=page, state=state, states=MAIL_STATES, services=services)
+    return render_template(template, page=page, state=state, services=services, attachment_counts=attachment_counts)
 
 
 @bp.route("/outbox/<int:mail_id>")

@@ -44,6 +44,8 @@ def test_one_mail_shows_its_body_and_its_attachment_downloads(app: Flask, firm, 
     mail = _mail(firm.client.id, "Purring", attachments=[("purring.pdf", "application/pdf", b"%PDF-1.4 x")])
     attachment_id = mail.attachments[0].id
 
+    listing = logged_in.get("/mail/outbox").get_data(as_text=True)
+    assert "(1 vedlegg)" in listing
     page = logged_in.get(f"/mail/outbox/{mail.id}").get_data(as_text=True)
     assert "Tekst i e-posten" in page and "purring.pdf" in page
 

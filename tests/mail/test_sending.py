@@ -24,6 +24,7 @@ def _queue(firm, **fields) -> OutgoingMail:  # noqa: ANN001
     return mail
 
 
+@pytest.mark.all_backends
 def test_queued_mail_is_delivered_over_smtp_with_its_attachment(app: Flask, firm, smtp: SmtpServer) -> None:
     mail = _queue(
         firm, attachments=[("purring-50001.pdf", "application/pdf", b"%PDF-1.4 test")], reply_to="kari@nordlys.no"
@@ -47,6 +48,7 @@ def test_queued_mail_is_delivered_over_smtp_with_its_attachment(app: Flask, firm
     assert mail.state == "sent" and mail.sent_at is not None and mail.last_error is None
 
 
+@pytest.mark.all_backends
 def test_same_dedupe_key_gives_the_same_mail_and_one_message(app: Flask, firm, smtp: SmtpServer) -> None:
     first = _queue(firm, dedupe_key="access-order:abc")
     second = _queue(firm, dedupe_key="access-order:abc", subject="Annet emne")
@@ -81,6 +83,7 @@ def test_a_sent_mail_is_never_sent_again(app: Flask, firm, smtp: SmtpServer) -> 
     assert len(smtp.messages) == 1
 
 
+@pytest.mark.all_backends
 def test_a_mail_claimed_by_another_worker_is_left_alone(app: Flask, firm, smtp: SmtpServer) -> None:
     mail = _queue(firm)
     mail.state, mail.claimed_at = "sending", utcnow()
@@ -115,6 +118,7 @@ def test_without_smtp_host_the_mail_goes_to_the_local_outbox(app: Flask, firm, s
     assert smtp_server.messages == []
 
 
+@pytest.mark.all_backends
 def test_smtp_down_marks_the_mail_failed_and_resend_sends_it(app: Flask, firm, smtp_down) -> None:
     mail = _queue(firm)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -106,6 +107,7 @@ def test_the_order_also_becomes_the_firms_details(app: Flask, firm: Firm, logged
     )
 
 
+@pytest.mark.all_backends
 def test_a_double_click_sends_one_email(app: Flask, firm: Firm, logged_in: FlaskClient, smtp: SmtpServer) -> None:
     _order(logged_in)
     second = _order(logged_in)

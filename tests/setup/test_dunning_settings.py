@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -158,6 +159,7 @@ def test_setup_problems_read_in_a_job_without_a_request(app: Flask, firm: Firm) 
     ]
 
 
+@pytest.mark.all_backends
 def test_settings_are_made_once_per_firm(app: Flask, firm: Firm) -> None:
     first = services.dunning_settings(firm.client.id)
     db.session.commit()

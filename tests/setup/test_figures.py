@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -21,6 +22,7 @@ def _row(kind: str, day: date) -> FigureRow:
     return db.session.query(FigureRow).filter_by(kind=kind, valid_from=day).one()
 
 
+@pytest.mark.all_backends
 def test_tables_are_seeded_from_the_rules_on_first_use(app: Flask) -> None:
     for kind, defaults in figures.DEFAULT_TABLES.items():
         assert services.figure_table(kind) == defaults
@@ -42,6 +44,7 @@ def test_the_page_marks_unconfirmed_figures(app: Flask, firm: Firm, logged_in: F
     assert "ikke bekreftet" not in page.split(f'id="figure-{confirmed.id}"')[1].split("</tr>")[0]
 
 
+@pytest.mark.all_backends
 def test_an_admin_corrects_a_figure_and_the_rules_use_it(app: Flask, firm: Firm, logged_in: FlaskClient) -> None:
     logged_in.get("/settings/figures")
     row = _row(figures.REMINDER_FEES, date(2026, 1, 1))

@@ -61,6 +61,7 @@ def test_saved_settings_are_shown_and_the_password_never_is(app: Flask, firm: Fi
     assert "Et passord er lagret (kryptert)" in page
 
 
+@pytest.mark.all_backends
 def test_the_password_is_encrypted_in_the_database_row(app: Flask, firm: Firm, logged_in: FlaskClient) -> None:
     _save(logged_in)
 
@@ -186,6 +187,7 @@ def test_svea_client_for_an_unconfigured_firm_says_what_is_missing(app: Flask, f
 # --- KID length -----------------------------------------------------------------------------------
 
 
+@pytest.mark.all_backends
 def test_kid_check_warns_about_longer_kids_and_shows_the_padding(
     app: Flask, firm: Firm, logged_in: FlaskClient
 ) -> None:
