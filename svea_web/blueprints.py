@@ -6,8 +6,10 @@ from flask import Flask
 
 
 def register_all(app: Flask) -> None:
+    from svea_web import errors
     from svea_web.accounts.views import bp as accounts_bp
     from svea_web.admin.views import bp as jobs_bp
+    from svea_web.audit_views import bp as audit_bp
     from svea_web.collection.views import bp as collection_bp
     from svea_web.dunning.views import bp as dunning_bp
     from svea_web.ledger.views import bp as ledger_bp
@@ -25,3 +27,5 @@ def register_all(app: Flask) -> None:
     app.register_blueprint(setup_bp, url_prefix="/settings")
     app.register_blueprint(jobs_bp)
     app.register_blueprint(payments_bp, url_prefix="/payments")
+    app.register_blueprint(audit_bp)
+    errors.register(app)

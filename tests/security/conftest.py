@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2 import FileSystemBytecodeCache
+from redis import Redis
 from sqlalchemy import Table, event, false, or_, select
 from sqlalchemy.engine import Engine
 
@@ -42,6 +45,11 @@ class Template:
     folder: Path
     worlds: Worlds
     encryption_keys: str
+    redis_url: str
+
+
+# A Redis database of their own: the secrets test reads every key the security tests' jobs left.
+REDIS_DB = 9
 
 
 def security_config(database: Path, redis_url: str, encryption_keys: str) -> dict[str, Any]:
@@ -63,8 +71,13 @@ def security_config(database: Path, redis_url: str, encryption_keys: str) -> dic
     }
 
 
+# Compiled templates shared by the tests' apps: each new app would otherwise compile every page again.
+TEMPLATE_CACHE = FileSystemBytecodeCache(tempfile.mkdtemp(prefix="svea-security-jinja-"))
+
+
 def _app(folder: Path, redis_url: str, keys: str, **overrides: Any) -> Flask:
     application = create_app({**security_config(folder / "db.sqlite3", redis_url, keys), **overrides})
+    application.jinja_env.bytecode_cache = TEMPLATE_CACHE
     application.instance_path = str(folder / "instance")
     Path(application.instance_path).mkdir(parents=True, exist_ok=True)
     return application
@@ -74,6 +87,8 @@ def _app(folder: Path, redis_url: str, keys: str, **overrides: Any) -> Flask:
 def template(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Template:
     folder = tmp_path_factory.mktemp("security-template")
     keys = Fernet.generate_key().decode()
+    redis_url = f"{redis_url}{'&' if '?' in redis_url else '?'}db={REDIS_DB}"
+    Redis.from_url(redis_url).flushdb()
     application = _app(folder, redis_url, keys)
     with application.app_context():
         db.create_all()
@@ -84,24 +99,24 @@ def template(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Templa
         with db.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         db.engine.dispose()
-    return Template(folder, Worlds(a, b, generic), keys)
+    return Template(folder, Worlds(a, b, generic), keys, redis_url)
 
 
-def copy_app(template: Template, redis_url: str, folder: Path, **overrides: Any) -> Flask:
+def copy_app(template: Template, folder: Path, **overrides: Any) -> Flask:
     """An app on a fresh copy of the two firms, in ``folder`` (config overrides as keyword arguments)."""
     folder.mkdir(parents=True)
     shutil.copy(template.folder / "db.sqlite3", folder / "db.sqlite3")
     shutil.copytree(template.folder / "instance", folder / "instance")
-    return _app(folder, redis_url, template.encryption_keys, **overrides)
+    return _app(folder, template.redis_url, template.encryption_keys, **overrides)
 
 
 @pytest.fixture
-def make_app(template: Template, redis_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+def make_app(template: Template, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     """Apps on fresh copies of the two firms, each with its app context pushed until the test ends."""
     made: list[Any] = []
 
     def _make(**overrides: Any) -> Flask:
-        application = copy_app(template, redis_url, tmp_path / f"app{len(made)}", **overrides)
+        application = copy_app(template, tmp_path / f"app{len(made)}", **overrides)
         context = application.app_context()
         context.push()
         made.append(context)
@@ -154,18 +169,18 @@ class WriteLog:
     request's job writes counts as the request's write.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self) -> None:
         self._pending: dict[int, list[tuple[str, str]]] = defaultdict(list)
         self._committed: list[tuple[str, str]] = []
-        event.listen(engine, "after_cursor_execute", self._executed)
-        event.listen(engine, "commit", self._commit)
-        event.listen(engine, "rollback", self._rollback)
+        # Every engine: a test may run several apps (one with CSRF on, say), each with its own.
+        event.listen(Engine, "after_cursor_execute", self._executed)
+        event.listen(Engine, "commit", self._commit)
+        event.listen(Engine, "rollback", self._rollback)
 
     def close(self) -> None:
-        event.remove(self.engine, "after_cursor_execute", self._executed)
-        event.remove(self.engine, "commit", self._commit)
-        event.remove(self.engine, "rollback", self._rollback)
+        event.remove(Engine, "after_cursor_execute", self._executed)
+        event.remove(Engine, "commit", self._commit)
+        event.remove(Engine, "rollback", self._rollback)
 
     def _executed(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         match = _WRITE.match(statement)
@@ -185,8 +200,8 @@ class WriteLog:
 
 
 @pytest.fixture
-def writes(app: Flask) -> Iterator[WriteLog]:
-    log = WriteLog(db.engine)
+def writes() -> Iterator[WriteLog]:
+    log = WriteLog()
     yield log
     log.close()
 

@@ -167,11 +167,10 @@ class Walk:
 
 
 @pytest.fixture(scope="module")
-def walk(template: Template, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
+def walk(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walk]:
     folder = tmp_path_factory.mktemp("walk") / "app"
     application = copy_app(
         template,
-        redis_url,
         folder,
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=9,
@@ -187,7 +186,7 @@ def walk(template: Template, redis_url: str, tmp_path_factory: pytest.TempPathFa
         try:
             scripts = store_scripts(world.client_id, [world.admin_id, world.user_id])
             browser = log_in(application.test_client(), world.admin_id)
-            writes = WriteLog(db.engine)
+            writes = WriteLog()
             before = snapshot()
             answers = list(_get_everything(application, browser, world, writes))
             changed = [t for t in changed_tables(before, snapshot()) if t not in ALLOWED_GET_WRITES]
