@@ -316,3 +316,30 @@ def test_firm_form_without_csrf_token_is_refused(csrf_browser: Any) -> None:
     assert browser.post("/settings/", data={**FIRM, "csrf_token": token}).status_code == 302
     with csrf_app.app_context():
         assert db.session.query(Client).one().address == "Storgata 12"
+
+
+ADDRESS_INVALID = [
+    ("contact_name", "", "Feltet må fylles ut"),
+    ("contact_email", "kari(at)nordlys.no", "Ugyldig e-postadresse"),
+    ("contact_phone", "9123", "Telefonnummeret må ha 8–15 siffer"),
+]
+
+
+def test_address_change_refuses_each_invalid_field(
+    app: Flask, firm: Firm, logged_in: FlaskClient, smtp: SmtpServer, subtests: Any
+) -> None:
+    valid = {
+        "request_token": "c" * 24,
+        "contact_name": "Kari",
+        "contact_email": "kari@nordlys.no",
+        "contact_phone": "91234567",
+    }
+    for field, value, message in ADDRESS_INVALID:
+        with subtests.test(field=field):
+            html = logged_in.post("/settings/svea/address-change", data={**valid, field: value}, headers=HX).get_data(
+                as_text=True
+            )
+            assert message in html and "<dialog" in html
+            assert db.session.query(AccessOrder).count() == 0 and smtp.messages == []
+    response = logged_in.post("/settings/svea/address-change", data={**valid, "contact_phone": "1"})
+    assert response.status_code == 400
