@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -47,6 +49,7 @@ def test_confirm_records_the_step_on_each_post(logged_in: FlaskClient, ledger: L
     assert untouched.reminder_step == 1
 
 
+@pytest.mark.all_backends
 def test_fees_are_booked_as_posts_in_the_customers_balance(logged_in: FlaskClient, ledger: Ledger) -> None:
     kari = ledger.customers["kari"]
     before = customer_balance(kari.id)
@@ -74,6 +77,7 @@ def test_fees_are_booked_as_posts_in_the_customers_balance(logged_in: FlaskClien
     assert db.session.scalar(select(CustomerPost).where(CustomerPost.invoice_no == "GEB-2001-2")) is None
 
 
+@pytest.mark.all_backends
 def test_confirming_twice_applies_the_run_once(logged_in: FlaskClient, ledger: Ledger) -> None:
     run_id = start_run(logged_in, RUN_DATE)
     digest = digest_of(logged_in, run_id)
@@ -206,3 +210,29 @@ def test_another_firms_run_and_letters_are_not_found(
     ):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/dunning/runs/{run_id}/confirm", data={"digest": "0" * 64}).status_code == 404
+
+
+@pytest.mark.all_backends
+def test_two_confirms_at_the_same_moment_apply_the_run_once(app: Flask, logged_in: FlaskClient, ledger: Ledger) -> None:
+    run_id = start_run(logged_in, RUN_DATE)
+    digest = digest_of(logged_in, run_id)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def confirm_in_own_session() -> None:
+        with app.app_context():
+            run = db.session.get(ReminderRun, run_id)
+            assert run is not None
+            barrier.wait()
+            outcomes.append(services.confirm_run(run, digest, RUN_DATE, None).outcome)
+            db.session.remove()
+
+    threads = [threading.Thread(target=confirm_in_own_session) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["already_confirmed", "confirmed"]
+    db.session.expire_all()
+    assert db.session.query(ReminderStep).filter_by(run_id=run_id).count() == 4
+    assert db.session.query(CustomerPost).filter_by(kind=POST_FEE).count() == 1 + 3

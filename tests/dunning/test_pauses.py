@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -52,6 +53,7 @@ def test_a_post_paused_with_an_end_date_resumes_the_day_after_without_the_daily_
     assert "Kunden har klaget" not in html(logged_in.get("/dunning/pauses"))
 
 
+@pytest.mark.all_backends
 def test_the_daily_job_clears_pauses_whose_end_date_passed(
     app: Flask, logged_in: FlaskClient, inkasso_firm: Firm
 ) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from flask.testing import FlaskClient
 
 from svea_web.dunning import services
@@ -24,6 +25,7 @@ from tests.dunning.conftest import Ledger, html, row_of, start_run
 RUN_DATE = date(2026, 11, 27)
 
 
+@pytest.mark.all_backends
 def test_preview_shows_each_step_with_hand_worked_fee_interest_and_amount_due(
     logged_in: FlaskClient, ledger: Ledger
 ) -> None:
