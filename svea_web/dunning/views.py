@@ -29,7 +29,7 @@ from svea_web.jobs_queue import enqueue
 from svea_web.ledger.models import POST_INVOICE, Customer, CustomerPost
 from svea_web.ledger.queries import Page
 from svea_web.mail import services as mail_services
-from svea_web.mail.models import MAIL_QUEUED, MAIL_SENDING, OutgoingMail
+from svea_web.mail.models import MAIL_FAILED, OutgoingMail
 from svea_web.tenancy import admin_required, client_required, current_client_id, get_scoped_or_404, is_admin
 
 bp = Blueprint("dunning", __name__)
@@ -182,46 +182,82 @@ def _preview_page(reminder_run: ReminderRun, status: int = 200) -> ResponseRetur
     return render_template("dunning/preview.html", **context), status
 
 
-def _letters_with_mail(reminder_run: ReminderRun) -> list[tuple[ReminderLetter, Any]]:
+MAIL_FILTERS = ("all", "failed", "print")
+
+
+def _mail_counts(run_id: int) -> dict[str, int]:
+    """Letters of the run by the state of their e-mail; "print": no address, "preparing": not queued yet."""
+    counts: dict[str, int] = dict.fromkeys(("sent", "outbox", "failed", "queued", "sending", "print", "preparing"), 0)
     rows = db.session.execute(
+        select(OutgoingMail.state, ReminderLetter.email.is_not(None), func.count())
+        .select_from(ReminderLetter)
+        .outerjoin(OutgoingMail, OutgoingMail.id == ReminderLetter.mail_id)
+        .where(ReminderLetter.run_id == run_id)
+        .group_by(OutgoingMail.state, ReminderLetter.email.is_not(None))
+    ).all()
+    for state, has_email, count in rows:
+        key = state if state is not None else ("preparing" if has_email else "print")
+        counts[key] = counts.get(key, 0) + count
+    return counts
+
+
+def _letters_page(run_id: int, mail_filter: str, page_no: int) -> Page:
+    query = (
         select(ReminderLetter, OutgoingMail)
         .outerjoin(OutgoingMail, OutgoingMail.id == ReminderLetter.mail_id)
-        .where(ReminderLetter.run_id == reminder_run.id)
-        .order_by(ReminderLetter.id)
-    ).all()
-    return [(letter, mail) for letter, mail in rows]
-
-
-def _mail_pending(letters: list[tuple[ReminderLetter, Any]]) -> bool:
-    return any(
-        (letter.email and mail is None) or (mail is not None and mail.state in (MAIL_QUEUED, MAIL_SENDING))
-        for letter, mail in letters
+        .where(ReminderLetter.run_id == run_id)
     )
+    if mail_filter == "failed":
+        query = query.where(OutgoingMail.state == MAIL_FAILED)
+    elif mail_filter == "print":
+        query = query.where(ReminderLetter.email.is_(None))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.execute(query.order_by(ReminderLetter.id).limit(PER_PAGE).offset((page_no - 1) * PER_PAGE)).all()
+    return Page([(letter, mail) for letter, mail in rows], total, page_no, PER_PAGE)
 
 
-def _run_page(reminder_run: ReminderRun) -> ResponseReturnValue:
-    letters = _letters_with_mail(reminder_run)
-    context = {
-        "run": reminder_run,
-        "letters": letters,
-        "pending": _mail_pending(letters),
-        "mail_state": mail_services.state_label,
-        "can_resend": mail_services.can_resend,
-        "action_form": ActionForm(),
-        "without_email": sum(1 for letter, _mail in letters if not letter.email),
-    }
-    if wants_fragment() and request.args.get("part") == "letters":
-        return render_template("dunning/_letters.html", **context)
-    steps = db.session.execute(
+def _steps_page(run_id: int, page_no: int) -> Page:
+    query = (
         select(ReminderStep, CustomerPost.invoice_no, Customer.name)
         .join(CustomerPost, CustomerPost.id == ReminderStep.post_id)
         .join(Customer, Customer.id == CustomerPost.customer_id)
-        .where(ReminderStep.run_id == reminder_run.id)
-        .order_by(Customer.name, CustomerPost.due_date, ReminderStep.id)
+        .where(ReminderStep.run_id == run_id)
+    )
+    total = db.session.scalar(select(func.count()).where(ReminderStep.run_id == run_id)) or 0
+    rows = db.session.execute(
+        query.order_by(Customer.name, CustomerPost.due_date, ReminderStep.id)
+        .limit(PER_PAGE)
+        .offset((page_no - 1) * PER_PAGE)
     ).all()
-    context["steps"] = _slice([tuple(row) for row in steps], _page_no())
+    return Page([tuple(row) for row in rows], total, page_no, PER_PAGE)
+
+
+def _run_page(reminder_run: ReminderRun) -> ResponseReturnValue:
+    counts = _mail_counts(reminder_run.id)
+    context: dict[str, Any] = {
+        "run": reminder_run,
+        "counts": counts,
+        "pending": counts["preparing"] + counts["queued"] + counts["sending"] > 0,
+    }
+    if wants_fragment() and request.args.get("part") == "status":
+        return render_template("dunning/_mail_status.html", **context)
+    tab = request.args.get("tab", "letters")
+    tab = tab if tab in ("letters", "steps") else "letters"
+    mail_filter = request.args.get("mail", "all")
+    mail_filter = mail_filter if mail_filter in MAIL_FILTERS else "all"
+    page_no = _page_no()
+    context.update(
+        tab=tab,
+        mail_filter=mail_filter,
+        page=_letters_page(reminder_run.id, mail_filter, page_no)
+        if tab == "letters"
+        else _steps_page(reminder_run.id, page_no),
+        mail_state=mail_services.state_label,
+        can_resend=mail_services.can_resend,
+        action_form=ActionForm(),
+    )
     if wants_fragment():
-        return render_template("dunning/_run_steps.html", **context)
+        return render_template("dunning/_run_detail.html", **context)
     return render_template("dunning/run.html", **context)
 
 

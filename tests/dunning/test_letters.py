@@ -10,10 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from svea_web.dunning.models import ReminderLetter
+from svea_web.dunning import jobs, services
+from svea_web.dunning.models import ReminderLetter, ReminderRun
 from svea_web.extensions import db
+from svea_web.jobs_queue import enqueue
 from svea_web.mail.models import MAIL_FAILED, MAIL_OUTBOX, MAIL_SENT, OutgoingMail
-from tests.dunning.conftest import Ledger, html, run_today
+from tests.dunning.conftest import Ledger, digest_of, html, run_today, start_run
 from tests.mail.smtp import SmtpServer, closed_port
 
 RUN_DATE = date(2026, 11, 27)
@@ -116,6 +118,7 @@ def test_customers_with_an_email_address_get_the_letter_as_a_pdf_attachment(
     }
     page = html(logged_in.get(f"/dunning/runs/{run_id}"))
     assert page.count(">Sendt</span>") == 3
+    assert '<dd id="mail-sent">3</dd>' in page and '<dd id="mail-print">1</dd>' in page
     assert "Ingen e-post – skrives ut" in page
 
 
@@ -130,6 +133,10 @@ def test_a_failed_email_shows_on_the_run_and_can_be_sent_again(
     page = html(logged_in.get(f"/dunning/runs/{run_id}"))
     row = re.search(rf'<tr data-letter="{letter.id}">(.*?)</tr>', page, re.S)
     assert row and "Feilet" in row.group(1) and "Send på nytt" in row.group(1)
+    assert '<dd id="mail-failed">3</dd>' in page
+    failed_only = html(logged_in.get(f"/dunning/runs/{run_id}?tab=letters&mail=failed", headers={"HX-Request": "true"}))
+    assert failed_only.startswith('<div id="run-detail"')
+    assert failed_only.count("<tr data-letter=") == 3 and "Ingen e-post – skrives ut" not in failed_only
 
     app.config["SMTP_PORT"] = smtp_port
     response = logged_in.post(f"/dunning/letters/{letter.id}/resend", follow_redirects=True)
@@ -149,3 +156,19 @@ def test_without_smtp_the_letters_wait_in_the_local_outbox(logged_in: FlaskClien
     assert db.session.scalar(select(OutgoingMail).where(OutgoingMail.to_addr == "per@example.no")).object_id == (  # type: ignore[union-attr]
         _letter(run_id, "Per Berg", "notice").id
     )
+
+
+def test_the_mail_status_polls_until_every_letter_is_on_its_way(logged_in: FlaskClient, ledger: Ledger) -> None:
+    run_id = start_run(logged_in, RUN_DATE)
+    run = db.session.get(ReminderRun, run_id)
+    assert run is not None
+    # Confirmed by the service alone: the job that queues the e-mails has not run yet.
+    assert services.confirm_run(run, digest_of(logged_in, run_id), RUN_DATE, None).outcome == "confirmed"
+    status = html(logged_in.get(f"/dunning/runs/{run_id}?part=status", headers={"HX-Request": "true"}))
+    assert 'hx-trigger="every 2s"' in status and '<dd id="mail-preparing">3</dd>' in status
+
+    enqueue(jobs.send_run_letters, run_id)
+    enqueue(jobs.send_run_letters, run_id)
+    status = html(logged_in.get(f"/dunning/runs/{run_id}?part=status", headers={"HX-Request": "true"}))
+    assert "hx-trigger" not in status and '<dd id="mail-outbox">3</dd>' in status
+    assert db.session.query(OutgoingMail).count() == 3
