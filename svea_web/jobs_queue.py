@@ -154,6 +154,23 @@ def _dotted(func: Callable[..., Any] | str) -> str:
     return f"{func.__module__}.{func.__qualname__}"
 
 
+# Keyword arguments that configure the job rather than being passed to it.
+RQ_OPTIONS = frozenset(
+    {
+        "job_timeout", "result_ttl", "ttl", "failure_ttl", "description", "depends_on", "at_front", "meta",
+        "retry", "on_success", "on_failure", "on_stopped", "pipeline", "enqueue_at_front", "group_id",
+        "args", "kwargs",
+    }
+)  # fmt: skip
+
+
+def _is_id(value: Any) -> bool:
+    """Ids (numbers, keys, names) or lists of them: the only job arguments, as Redis and the dashboard keep them."""
+    if isinstance(value, list | tuple):
+        return all(isinstance(item, int | str) for item in value)
+    return value is None or isinstance(value, int | str)
+
+
 def enqueue(
     func: Callable[..., Any] | str,
     *args: Any,
@@ -171,6 +188,11 @@ def enqueue(
     once the job has failed for good. ``group`` is a job group id (:func:`create_group`).
     ``client_id`` tags the job's log lines; in a request it defaults to the current firm.
     """
+    passed = [*args, *options.get("args", ()), *dict(options.get("kwargs") or {}).values()]
+    passed += [value for key, value in options.items() if key not in RQ_OPTIONS]
+    for value in passed:
+        if not _is_id(value):
+            raise TypeError(f"job arguments are ids, never objects or data: got {type(value).__name__}")
     meta: dict[str, Any] = dict(options.pop("meta", None) or {})
     if client_id is None and has_request_context() and g.get("client") is not None:
         client_id = g.client.id
@@ -287,7 +309,8 @@ class JobGroup:
 
     @property
     def processed(self) -> int:
-        return self.done + self.failed
+        # A job requeued by hand after it failed may count twice; the progress never passes the total.
+        return min(self.total, self.done + self.failed)
 
     @property
     def finished(self) -> bool:

@@ -210,8 +210,10 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         description="Run svea_web with SQLite, a private Redis, a worker and the Svea sandbox, on this machine.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address of the web app (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 5000))
-    parser.add_argument("--sandbox-port", type=int, default=5001)
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("PORT") or 5000), help="port of the web app (env PORT, 5000)"
+    )
+    parser.add_argument("--sandbox-port", type=int, default=5001, help="port of the Svea sandbox (default 5001)")
     parser.add_argument(
         "--confirm-delay",
         type=float,
@@ -219,8 +221,18 @@ def _parse(argv: list[str]) -> argparse.Namespace:
         help="seconds before the sandbox confirms a new case (a real agency takes minutes; default 20)",
     )
     parser.add_argument("--no-sandbox", action="store_true", help="use SVEA_BASE_URL instead of the sandbox")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKER_COUNT") or 1))
-    parser.add_argument("--web-workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY") or 2))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WORKER_COUNT") or 1),
+        help="job workers (env WORKER_COUNT, 1)",
+    )
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY") or 2),
+        help="web processes (env WEB_CONCURRENCY, 2)",
+    )
     return parser.parse_args(argv)
 
 

@@ -115,3 +115,26 @@ def test_an_inline_queue_gives_up_at_the_first_failure(app: Flask, firm: Any) ->
     )
     assert probe.attempts("inline") == 1
     assert audit_details("probe.gave_up") == ["Svea svarer ikke (forsøk 1)"]
+
+
+def test_the_failure_partial_shows_the_reason_and_a_retry_button(app: Flask) -> None:
+    from flask import render_template
+
+    with app.test_request_context():
+        html = render_template(
+            "jobs/_failure.html", reason="Debitor mangler adresse", retry_url="/collection/cases/7/retry"
+        )
+    assert "Debitor mangler adresse" in html
+    assert 'action="/collection/cases/7/retry"' in html
+    assert 'method="post"' in html
+    assert 'name="csrf_token"' in html
+    assert "Prøv igjen" in html
+
+
+@pytest.mark.parametrize("argument", [{"name": "Kari Nordmann"}, object(), 12.5, [{"id": 1}]])
+def test_a_job_takes_ids_never_data(app: Flask, argument: object) -> None:
+    """Job arguments stay in Redis and show in the dashboard: only ids may go there."""
+    with pytest.raises(TypeError, match="job arguments are ids"):
+        enqueue(probe.gave_up, 1, argument)
+    with pytest.raises(TypeError, match="job arguments are ids"):
+        enqueue(probe.gave_up, 1, "key", reason=argument)
