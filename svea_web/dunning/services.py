@@ -598,11 +598,13 @@ def start_run(client_id: int, run_date: date, today: date, user_id: int | None) 
     return run
 
 
-def discard_run(run: ReminderRun) -> bool:
-    result = db.session.execute(delete(ReminderRun).where(ReminderRun.id == run.id, ReminderRun.state == RUN_PREVIEW))
+def discard_run(run: ReminderRun, user_id: int | None) -> bool:
+    client_id, run_id, run_date = run.client_id, run.id, run.run_date
+    result = db.session.execute(delete(ReminderRun).where(ReminderRun.id == run_id, ReminderRun.state == RUN_PREVIEW))
     if not getattr(result, "rowcount", 0):
         db.session.rollback()
         return False
+    audit.record(client_id, "dunning.run_discard", "reminder_run", run_id, run_date.isoformat(), user_id=user_id)
     db.session.commit()
     return True
 

@@ -238,6 +238,7 @@ def _run_page(reminder_run: ReminderRun) -> ResponseReturnValue:
         "run": reminder_run,
         "counts": counts,
         "pending": counts["preparing"] + counts["queued"] + counts["sending"] > 0,
+        "action_form": ActionForm(),
     }
     if wants_fragment() and request.args.get("part") == "status":
         return render_template("dunning/_mail_status.html", **context)
@@ -254,7 +255,6 @@ def _run_page(reminder_run: ReminderRun) -> ResponseReturnValue:
         else _steps_page(reminder_run.id, page_no),
         mail_state=mail_services.state_label,
         can_resend=mail_services.can_resend,
-        action_form=ActionForm(),
     )
     if wants_fragment():
         return render_template("dunning/_run_detail.html", **context)
@@ -295,13 +295,26 @@ def confirm(run_id: int) -> ResponseReturnValue:
     return redirect(url_for("dunning.run", run_id=reminder_run.id))
 
 
+@bp.route("/runs/<int:run_id>/send", methods=["POST"])
+@client_required
+def send_letters(run_id: int) -> ResponseReturnValue:
+    """Start the e-mail job again, e.g. after a worker died half-way; letters already queued are skipped."""
+    reminder_run = get_scoped_or_404(ReminderRun, run_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if reminder_run.is_confirmed:
+        enqueue(jobs.send_run_letters, reminder_run.id, queue="default", job_timeout=3600)
+        flash(_("Utsendingen av e-post er startet."), "info")
+    return redirect(url_for("dunning.run", run_id=run_id))
+
+
 @bp.route("/runs/<int:run_id>/discard", methods=["POST"])
 @client_required
 def discard(run_id: int) -> ResponseReturnValue:
     reminder_run = get_scoped_or_404(ReminderRun, run_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    if services.discard_run(reminder_run):
+    if services.discard_run(reminder_run, current_user.id):
         flash(_("Forhåndsvisningen er forkastet."), "info")
         return redirect(url_for("dunning.index"))
     flash(_("En bekreftet kjøring kan ikke forkastes."), "error")

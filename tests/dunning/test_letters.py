@@ -166,8 +166,10 @@ def test_the_mail_status_polls_until_every_letter_is_on_its_way(logged_in: Flask
     assert services.confirm_run(run, digest_of(logged_in, run_id), RUN_DATE, None).outcome == "confirmed"
     status = html(logged_in.get(f"/dunning/runs/{run_id}?part=status", headers={"HX-Request": "true"}))
     assert 'hx-trigger="every 2s"' in status and '<dd id="mail-preparing">3</dd>' in status
+    assert "Start utsendingen på nytt" in status
 
-    enqueue(jobs.send_run_letters, run_id)
+    response = logged_in.post(f"/dunning/runs/{run_id}/send", follow_redirects=True)
+    assert "Utsendingen av e-post er startet." in html(response)
     enqueue(jobs.send_run_letters, run_id)
     status = html(logged_in.get(f"/dunning/runs/{run_id}?part=status", headers={"HX-Request": "true"}))
     assert "hx-trigger" not in status and '<dd id="mail-outbox">3</dd>' in status
