@@ -236,3 +236,16 @@ def test_two_confirms_at_the_same_moment_apply_the_run_once(app: Flask, logged_i
     db.session.expire_all()
     assert db.session.query(ReminderStep).filter_by(run_id=run_id).count() == 4
     assert db.session.query(CustomerPost).filter_by(kind=POST_FEE).count() == 1 + 3
+
+
+def test_a_preview_can_be_discarded_but_a_confirmed_run_cannot(logged_in: FlaskClient, ledger: Ledger) -> None:
+    run_id = start_run(logged_in, RUN_DATE)
+    assert f"/dunning/runs/{run_id}" in html(logged_in.get("/dunning/"))
+    response = logged_in.post(f"/dunning/runs/{run_id}/discard", follow_redirects=True)
+    assert "Forhåndsvisningen er forkastet." in html(response)
+    assert db.session.get(ReminderRun, run_id) is None
+
+    confirmed = run_today(logged_in, RUN_DATE)
+    response = logged_in.post(f"/dunning/runs/{confirmed}/discard", follow_redirects=True)
+    assert "En bekreftet kjøring kan ikke forkastes." in html(response)
+    assert db.session.query(ReminderStep).filter_by(run_id=confirmed).count() == 4
