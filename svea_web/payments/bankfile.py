@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 KIND_OCR = "ocr"
 KIND_CAMT054 = "camt054"
@@ -36,6 +40,31 @@ class BankTransaction:
     def kid(self) -> str | None:
         return self.kids[0] if self.kids else None
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.external_id,
+            "on": self.paid_on.isoformat(),
+            "amount": str(self.amount),
+            "kids": list(self.kids),
+            "text": self.reference_text,
+            "payer": self.payer_name,
+            "account": self.payer_account,
+            "where": self.where,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BankTransaction:
+        return cls(
+            external_id=data["id"],
+            paid_on=date.fromisoformat(data["on"]),
+            amount=Decimal(data["amount"]),
+            kids=tuple(data["kids"]),
+            reference_text=data["text"],
+            payer_name=data["payer"],
+            payer_account=data["account"],
+            where=data["where"],
+        )
+
 
 @dataclass
 class ParsedFile:
@@ -43,6 +72,23 @@ class ParsedFile:
     transactions: list[BankTransaction] = field(default_factory=list)
     # Entries that are not money in: debits, pending or informational entries of a camt.054.
     ignored: int = 0
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around a bulk step.
+
+    Reading and booking a 10,000-payment file makes some hundred thousand short-lived objects; each
+    full collection they trigger walks the whole app's heap, a fifth of the import's time. Nothing is
+    leaked: whatever cycles the step made are collected once the collector runs again.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def detect_kind(data: bytes) -> str:
@@ -58,4 +104,5 @@ def parse_payment_file(data: bytes) -> ParsedFile:
     from svea_web.payments import camt054, ocr
 
     kind = detect_kind(data)
-    return ocr.parse(data) if kind == KIND_OCR else camt054.parse(data)
+    with collector_paused():
+        return ocr.parse(data) if kind == KIND_OCR else camt054.parse(data)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from svea_web.extensions import db
@@ -55,6 +56,8 @@ class PaymentImport(db.Model):  # type: ignore[name-defined]
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The transactions as read when the file was checked on upload, so the job does not read it again.
+    parsed: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(10), default=IMPORT_QUEUED)
     transactions: Mapped[int] = mapped_column(default=0)
     booked: Mapped[int] = mapped_column(default=0)

@@ -29,7 +29,7 @@ from svea_web.ledger.models import POST_CREDIT_NOTE, STATUS_OPEN, Customer, Cust
 from svea_web.ledger.queries import Page
 from svea_web.models_base import utcnow
 from svea_web.payments import booking, matching
-from svea_web.payments.bankfile import PaymentFileError, parse_payment_file
+from svea_web.payments.bankfile import BankTransaction, collector_paused, parse_payment_file
 from svea_web.payments.booking import Booking, Outcome
 from svea_web.payments.matching import Candidate
 from svea_web.payments.models import (
@@ -75,6 +75,8 @@ class PaymentError(ValueError):
 def create_import(client_id: int, user_id: int | None, filename: str, data: bytes) -> PaymentImport:
     """Check the whole file first: a broken file raises PaymentFileError and nothing is stored."""
     parsed = parse_payment_file(data)
+    with collector_paused():
+        rows = [t.to_json() for t in parsed.transactions]
     record = PaymentImport(
         client_id=client_id,
         user_id=user_id,
@@ -82,6 +84,7 @@ def create_import(client_id: int, user_id: int | None, filename: str, data: byte
         filename=(filename or "innbetalinger")[:255],
         sha256=hashlib.sha256(data).hexdigest(),
         content=data,
+        parsed=rows,
         status=IMPORT_QUEUED,
         transactions=len(parsed.transactions),
         ignored=parsed.ignored,
@@ -120,19 +123,18 @@ def run_import(import_id: int) -> Outcome | None:
     record = db.session.get(PaymentImport, import_id)
     assert record is not None
     try:
-        parsed = parse_payment_file(record.content)
-        outcome = booking.book_transactions(
-            record.client_id, parsed.transactions, parsed.kind, import_id=record.id, user_id=record.user_id
-        )
-    except (PaymentFileError, IntegrityError) as error:
+        with collector_paused():
+            transactions = [BankTransaction.from_json(t) for t in record.parsed]
+            outcome = booking.book_transactions(
+                record.client_id, transactions, record.kind, import_id=record.id, user_id=record.user_id
+            )
+    except IntegrityError:
         db.session.rollback()
         record = db.session.get(PaymentImport, import_id)
         assert record is not None
         record.status = IMPORT_FAILED
         record.error = (
-            str(error)[:MAX_REASON]
-            if isinstance(error, PaymentFileError)
-            else ("Filen ble importert samtidig av en annen jobb; ingenting ble bokført to ganger. Prøv igjen.")
+            "Noen av transaksjonene ble bokført samtidig fra en annen fil; ingenting ble bokført to ganger. Prøv igjen."
         )
         record.finished_at = utcnow()
         db.session.commit()
@@ -283,6 +285,7 @@ def register_payment(
         [Booking(payment_id, paid_on, planned, reference=target.kid if target else None)],
         source=SOURCE_MANUAL,
         user_id=user_id,
+        new_payments=True,
     )
     audit.record(client_id, "payments.registered", "payment", payment_id, f"{amount} kr", user_id=user_id)
     db.session.commit()
@@ -882,7 +885,7 @@ def _book_settlement(client_id: int, settlement: SveaSettlement) -> bool:
         stored_line.payment_id = payment_id
         if planned is not None:
             bookings.append(Booking(payment_id, settlement.date, planned))
-    booking.apply_bookings(client_id, bookings, source=SOURCE_SVEA, user_id=None)
+    booking.apply_bookings(client_id, bookings, source=SOURCE_SVEA, user_id=None, new_payments=True)
     audit.record(
         client_id,
         "payments.svea_settlement",
