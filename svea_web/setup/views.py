@@ -15,6 +15,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from svea_web.accounts.models import Client
@@ -164,9 +165,10 @@ def svea() -> ResponseReturnValue:
     report = services.kid_report(client_id, form.kid_length.data)
     if report.too_long:
         flash(
-            _(
-                "%(n)s poster har KID lengre enn %(len)s siffer og kan ikke sendes til Svea slik.",
-                n=report.too_long,
+            ngettext(
+                "%(num)s post har KID lengre enn %(len)s siffer og kan ikke sendes til Svea slik.",
+                "%(num)s poster har KID lengre enn %(len)s siffer og kan ikke sendes til Svea slik.",
+                report.too_long,
                 len=report.kid_length,
             ),
             "warning",

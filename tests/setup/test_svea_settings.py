@@ -198,7 +198,7 @@ def test_kid_check_warns_about_longer_kids_and_shows_the_padding(
     configure_svea(firm.client.id, kid_length=10)
 
     page = logged_in.get("/settings/svea").get_data(as_text=True)
-    assert "1 poster har KID lengre enn 10 siffer (den lengste har 13)" in page
+    assert "1 post har KID lengre enn 10 siffer (den lengste har 13)" in page
     assert "<code>12344</code> → <code>0000012344</code>" in page
 
     fragment = logged_in.get("/settings/svea/kid-check?kid_length=15", headers=HX).get_data(as_text=True)
@@ -212,7 +212,7 @@ def test_saving_a_too_short_kid_length_warns(app: Flask, firm: Firm, logged_in: 
     response = _save(logged_in, kid_length="6")
     assert response.status_code == 302
     page = logged_in.get("/settings/svea").get_data(as_text=True)
-    assert "1 poster har KID lengre enn 6 siffer og kan ikke sendes til Svea slik" in page
+    assert "1 post har KID lengre enn 6 siffer og kan ikke sendes til Svea slik" in page
 
 
 def test_group_posts_shows_the_recommendation_and_warns_with_level_purring(
