@@ -42,9 +42,12 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SMTP_STARTTLS": _bool("SMTP_STARTTLS", True),
         "MAIL_FROM": env.get("MAIL_FROM", "svea-web@localhost"),
         "SYNC_INTERVAL_SECONDS": int(env.get("SYNC_INTERVAL_SECONDS", "300")),
+        "SETTLEMENT_INTERVAL_SECONDS": int(env.get("SETTLEMENT_INTERVAL_SECONDS", "3600")),
+        "REMINDER_INTERVAL_SECONDS": int(env.get("REMINDER_INTERVAL_SECONDS", "3600")),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_BYTES", str(32 * 1024 * 1024))),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Several web processes must share one login counter: use Redis when there is one.
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
     }
