@@ -23,6 +23,15 @@ def _bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _limiter_storage(redis_url: str | None) -> str:
+    """The rate limiter's storage URI for a Redis URL (the limits package spells sockets redis+unix://)."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://") :]
+    return redis_url
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Read every setting the app knows from the environment."""
     default_db = "sqlite:///" + str(Path(instance_path) / "svea_web.sqlite3")
@@ -48,6 +57,6 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_BYTES", str(32 * 1024 * 1024))),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         # Several web processes must share one login counter: use Redis when there is one.
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or _limiter_storage(env.get("REDIS_URL")),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
     }
