@@ -41,6 +41,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE="Europe/Oslo",
         WTF_CSRF_TIME_LIMIT=None,
         PAGE_SIZE=50,
+        # Logging in keeps working (limited per process) if the limiter's Redis is away.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
     )
     if test_config:
         app.config.update(test_config)
