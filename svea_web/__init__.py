@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, redirect, request, session, url_for
+from flask import Flask, g, has_request_context, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import refresh
 from flask_login import current_user
@@ -96,6 +96,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _select_locale() -> str:
+    # Jobs write history and errors in the default language: there is no user to ask.
+    if not has_request_context():
+        return "nb"
     lang = session.get("lang")
     if lang in ("nb", "en"):
         return str(lang)

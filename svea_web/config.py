@@ -44,6 +44,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "ENCRYPTION_KEYS": env.get("SVEA_WEB_ENCRYPTION_KEYS") or env.get("ENCRYPTION_KEY") or None,
         "SVEA_BASE_URL": env.get("SVEA_BASE_URL", "http://127.0.0.1:5001"),
         "SVEA_AGENCY_EMAIL": env.get("SVEA_AGENCY_EMAIL", "hamar@sveafinans.no"),
+        "SVEA_AGREEMENT_URL": env.get("SVEA_AGREEMENT_URL") or None,
         "SMTP_HOST": env.get("SMTP_HOST") or None,
         "SMTP_PORT": int(env.get("SMTP_PORT", "587")),
         "SMTP_USERNAME": env.get("SMTP_USERNAME") or None,
