@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField, FileRequired
+from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -18,12 +18,8 @@ from svea_web.rules.parsing import parse_amount, parse_date
 class PaymentFileForm(FlaskForm):
     file = FileField(
         _l("Betalingsfil (OCR giro eller camt.054)"),
-        validators=[
-            FileRequired(_l("Velg en fil.")),
-            FileAllowed(
-                ["txt", "ocr", "dat", "xml", "054"], _l("Filen må være en OCR-fil (.txt/.ocr) eller camt.054 (.xml).")
-            ),
-        ],
+        # Banks name these files every which way (OCR.D271126, camt054_...): the content tells the kind.
+        validators=[FileRequired(_l("Velg en fil."))],
     )
 
 

@@ -386,19 +386,16 @@ def _reverse_report(
         report.last_error = "Innbetalingen ble reversert før den ble meldt til Svea."
         return
     if report.state == REPORT_SENT:
-        db.session.add(
-            CaseEvent(
-                case_id=report.case_id,
-                at=now,
-                source="app",
-                kind="direct_payment_reversed",
-                text=(
-                    f"Innbetalingen på {_kr(report.amount)} kr er reversert i appen ({reason}). Svea har allerede "
-                    "fått den som direkte innbetaling; ta kontakt med saksbehandler for å rette saken."
-                ),
-                external_id=f"app:dp-reversed:{report.id}",
-                user_id=user_id,
-            )
+        case = db.session.get(SveaCase, report.case_id)
+        assert case is not None
+        _event(
+            case,
+            "direct_payment_reversed",
+            f"Innbetalingen på {_kr(report.amount)} kr er reversert i appen ({reason}). Svea har allerede fått den "
+            "som direkte innbetaling; ta kontakt med saksbehandler for å rette saken.",
+            f"app:dp-reversed:{report.id}",
+            now,
+            user_id=user_id,
         )
 
 
@@ -719,12 +716,17 @@ def _send_report(svea: SveaClient, report: DirectPaymentReport, case: SveaCase, 
     db.session.commit()
 
 
-def _event(case: SveaCase, kind: str, text: str, external_id: str, at: Any) -> None:
+def _event(case: SveaCase, kind: str, text: str, external_id: str, at: Any, user_id: int | None = None) -> None:
+    """A line in the case's history, once: the external id keeps a re-run job from writing it twice."""
     exists = db.session.scalar(
         select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.external_id == external_id)
     )
     if exists is None:
-        db.session.add(CaseEvent(case_id=case.id, at=at, source="app", kind=kind, text=text, external_id=external_id))
+        db.session.add(
+            CaseEvent(
+                case_id=case.id, at=at, source="app", kind=kind, text=text, external_id=external_id, user_id=user_id
+            )
+        )
         case.last_event_at = max(filter(None, (case.last_event_at, at)))
 
 

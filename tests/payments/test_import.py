@@ -70,6 +70,13 @@ def test_ocr_file_books_full_partial_and_over_payments_by_kid(logged_in, firm, b
     assert count(Payment, state=PAYMENT_UNMATCHED) == 17
 
 
+def test_a_bank_file_named_without_extension_is_recognised_by_its_content(logged_in):
+    response = upload(logged_in, "OCR.D261126", OCR_SAMPLE)
+
+    assert response.status_code == 302
+    assert "OCR giro" in logged_in.get(response.headers["Location"]).get_data(as_text=True)
+
+
 def test_importing_the_same_file_twice_books_nothing_twice(logged_in, firm):
     kari = factories.customer(firm.client.id, "Kari Nordmann")
     post = factories.post(kari, "5000.00", kid="0000531")

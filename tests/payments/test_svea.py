@@ -183,3 +183,14 @@ def test_settlement_that_pays_the_rest_marks_the_post_paid_and_shows_fees_svea_k
     assert settlement.fees_total + settlement.interest_total == total - Decimal("1000.00")
     listing = logged_in.get("/payments/settlements").get_data(as_text=True)
     assert str(settlement.svea_id) in listing
+
+
+def test_reversing_a_payment_svea_already_has_tells_the_case_history(logged_in, firm, sandbox):
+    post, handed = in_case(firm, sandbox)
+    payment_url = register(logged_in, post.id, "1 250,00").headers["Location"]
+
+    logged_in.post(f"{payment_url}/reverse", data={"reason": "Banken trakk beløpet tilbake"})
+
+    history = events(handed.case.id)
+    assert any("Banken trakk beløpet tilbake" in text and "Svea har allerede fått den" in text for text in history)
+    assert [r.state for r in reports()] == [REPORT_SENT]  # what Svea was told is not rewritten
