@@ -23,12 +23,14 @@ def init_app(app: Flask) -> None:
 @click.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
+@click.option("--operator", is_flag=True, help="the deployment's operator: edits shared figure tables, sees all jobs")
 @click.password_option()
-def create_user(email: str, name: str, password: str) -> None:
+def create_user(email: str, name: str, password: str, operator: bool) -> None:
     """Create a user who can log in."""
     if db.session.scalar(select(User).where(User.email == email.strip().lower())):
         raise click.ClickException(f"a user with e-mail {email} exists already")
     user = accounts.create_user(email, name, password)
+    user.is_operator = operator
     db.session.commit()
     click.echo(f"created user {user.id} {user.email}")
 

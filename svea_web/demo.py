@@ -266,6 +266,8 @@ def seed_demo(today: date, svea_base_url: str | None = None) -> DemoLogin:
         client = existing.memberships[0].client
         return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, client)
     user = accounts.create_user(DEMO_EMAIL, "Demo Regnskapsfører", DEMO_PASSWORD)
+    # The demo runs alone on a laptop: its user is also the operator (figure tables, job dashboard).
+    user.is_operator = True
     client = accounts.create_client(
         "Nordlys Rørlegger AS",
         org_no="923609016",

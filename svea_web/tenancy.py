@@ -65,6 +65,20 @@ def get_scoped_or_404(model: type[M], object_id: int) -> M:
     return obj
 
 
+def is_operator() -> bool:
+    return bool(current_user.is_authenticated and current_user.is_operator)
+
+
+def operator_required(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not is_operator():
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def client_required(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -27,6 +27,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
+    # The deployment's operator: edits the legal figure tables shared by all firms and sees the job
+    # dashboard, which lists every firm's jobs. A firm's admin is not an operator.
+    is_operator: Mapped[bool] = mapped_column(default=False)
     # Changing this token logs out every session of the user (logout, password change).
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     failed_logins: Mapped[int] = mapped_column(default=0)

@@ -28,7 +28,7 @@ from flask_wtf.csrf import generate_csrf
 
 from svea_web.htmx_utils import wants_fragment
 from svea_web.jobs_queue import get_group
-from svea_web.tenancy import client_required, current_client, current_client_id, is_admin
+from svea_web.tenancy import client_required, current_client, current_client_id, is_operator
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,8 @@ def same_origin() -> bool:
 
 def guard_dashboard() -> ResponseReturnValue | None:
     current_client()
-    if not is_admin():
+    # The dashboard lists the jobs of every firm: only the deployment's operator may see it.
+    if not is_operator():
         abort(403)
     if request.method not in SAFE_METHODS and not same_origin():
         log.warning("dashboard %s refused: not same origin", request.endpoint)

@@ -35,7 +35,15 @@ from svea_web.setup.forms import (
     FixForm,
     SveaSettingsForm,
 )
-from svea_web.tenancy import admin_required, client_required, current_client, current_client_id, is_admin
+from svea_web.tenancy import (
+    admin_required,
+    client_required,
+    current_client,
+    current_client_id,
+    is_admin,
+    is_operator,
+    operator_required,
+)
 
 bp = Blueprint("setup", __name__, cli_group="setup")
 
@@ -407,6 +415,7 @@ def _figures_context(add_forms: dict[str, FigureAddForm] | None = None) -> dict[
             for kind in services.FIGURE_KINDS
         ],
         "action_form": ActionForm(),
+        "can_edit_figures": is_operator(),
     }
 
 
@@ -428,7 +437,7 @@ def figures() -> ResponseReturnValue:
 
 
 @bp.route("/figures/<kind>/add", methods=["POST"])
-@admin_required
+@operator_required
 def add_figure(kind: str) -> ResponseReturnValue:
     if kind not in services.FIGURE_KINDS:
         abort(404)
@@ -446,7 +455,7 @@ def add_figure(kind: str) -> ResponseReturnValue:
 
 
 @bp.route("/figures/row/<int:row_id>", methods=["POST"])
-@admin_required
+@operator_required
 def update_figure(row_id: int) -> ResponseReturnValue:
     form = FigureEditForm()
     if not form.validate_on_submit():
@@ -462,7 +471,7 @@ def update_figure(row_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/figures/row/<int:row_id>/confirm", methods=["POST"])
-@admin_required
+@operator_required
 def confirm_figure(row_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -475,7 +484,7 @@ def confirm_figure(row_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/figures/row/<int:row_id>/delete", methods=["POST"])
-@admin_required
+@operator_required
 def delete_figure(row_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)

@@ -24,6 +24,26 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
     return {**app_config, "WTF_CSRF_ENABLED": True}
 
 
+@pytest.fixture(autouse=True)
+def operator(firm: Any) -> Any:
+    """The firm's admin is also the deployment's operator here; the dashboard lists every firm's jobs."""
+    from svea_web.extensions import db
+
+    firm.admin.is_operator = True
+    db.session.commit()
+    return firm.admin
+
+
+def test_a_firm_admin_who_is_not_the_operator_is_refused(client: Any, firm: Any) -> None:
+    from svea_web.extensions import db
+
+    firm.admin.is_operator = False
+    db.session.commit()
+    log_in(client, firm.admin)
+    assert client.get("/admin/rq/").status_code == 403
+    assert client.get("/admin/rq/0/data/queues.json").status_code == 403
+
+
 def log_in(client: Any, user: Any) -> None:
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(

@@ -21,6 +21,10 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_an_admin_requeues_a_failed_job_from_the_dashboard(app: Flask, page: Any, live_server: str, firm: Any) -> None:
+    from svea_web.extensions import db
+
+    firm.admin.is_operator = True  # the dashboard is the deployment operator's
+    db.session.commit()
     app.config["RQ_IS_ASYNC"] = False
     job = enqueue(probe.rejected, firm.client.id, "browser")
     app.config["RQ_IS_ASYNC"] = True

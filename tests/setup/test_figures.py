@@ -18,6 +18,13 @@ from tests.conftest import Firm
 from tests.setup.conftest import csrf_token
 
 
+@pytest.fixture(autouse=True)
+def operator(firm: Firm) -> None:
+    """The figure tables are shared by all firms: only the deployment's operator edits them."""
+    firm.admin.is_operator = True
+    db.session.commit()
+
+
 def _row(kind: str, day: date) -> FigureRow:
     return db.session.query(FigureRow).filter_by(kind=kind, valid_from=day).one()
 
@@ -123,8 +130,26 @@ def test_a_user_who_is_not_admin_cannot_edit_figures(app: Flask, firm: Firm, cli
     assert client.post(f"/settings/figures/row/{row.id}/delete").status_code == 403
 
 
+def test_a_firm_admin_who_is_not_the_operator_cannot_edit_shared_figures(
+    app: Flask, firm: Firm, logged_in: FlaskClient
+) -> None:
+    firm.admin.is_operator = False
+    db.session.commit()
+    page = logged_in.get("/settings/figures").get_data(as_text=True)
+    assert "endres av driftsansvarlig" in page and "Legg til sats" not in page
+    row = _row(figures.REMINDER_FEES, date(2026, 1, 1))
+    assert logged_in.post(f"/settings/figures/row/{row.id}", data={"value": "1"}).status_code == 403
+    assert logged_in.post(f"/settings/figures/{figures.REMINDER_FEES}/add", data={}).status_code == 403
+    assert _row(figures.REMINDER_FEES, date(2026, 1, 1)).value != Decimal("1")
+
+
 def test_figure_edit_without_csrf_token_is_refused(csrf_browser: Any) -> None:
     csrf_app, browser = csrf_browser
+    with csrf_app.app_context():
+        from svea_web.accounts.models import User
+
+        db.session.execute(db.update(User).values(is_operator=True))
+        db.session.commit()
     page = browser.get("/settings/figures").get_data(as_text=True)
     with csrf_app.app_context():
         row_id = _row(figures.REMINDER_FEES, date(2026, 1, 1)).id
