@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -197,15 +198,15 @@ def _target_posts(client_id: int, post_id: int | None, customer_id: int | None) 
             .with_for_update()
         )
         if post is None:
-            raise PaymentError("Fant ikke posten.")
+            raise PaymentError(_("Fant ikke posten."))
         if post.kind == POST_CREDIT_NOTE:
-            raise PaymentError("En innbetaling kan ikke føres på en kreditnota.")
+            raise PaymentError(_("En innbetaling kan ikke føres på en kreditnota."))
         return post.customer_id, [post]
     if customer_id is None:
-        raise PaymentError("Velg en post eller en kunde.")
+        raise PaymentError(_("Velg en post eller en kunde."))
     customer = db.session.scalar(select(Customer).where(Customer.id == customer_id, Customer.client_id == client_id))
     if customer is None:
-        raise PaymentError("Fant ikke kunden.")
+        raise PaymentError(_("Fant ikke kunden."))
     posts = list(
         db.session.scalars(
             select(CustomerPost)
@@ -244,7 +245,7 @@ def register_payment(
     ``token`` comes with the form and is the payment's identity, so a form sent twice books once.
     """
     if amount <= 0:
-        raise PaymentError("Beløpet må være større enn null.")
+        raise PaymentError(_("Beløpet må være større enn null."))
     existing = db.session.scalar(
         select(Payment).where(
             Payment.client_id == client_id, Payment.source == SOURCE_MANUAL, Payment.external_id == token
@@ -301,9 +302,9 @@ def match_payment(
     """Book a payment from the queue on the post (or customer) a person chose."""
     payment = db.session.scalar(select(Payment).where(Payment.id == payment_id, Payment.client_id == client_id))
     if payment is None:
-        raise PaymentError("Fant ikke innbetalingen.")
+        raise PaymentError(_("Fant ikke innbetalingen."))
     if payment.amount <= 0:
-        raise PaymentError("En tilbakeføring kan ikke føres på en post; avvis den etter at den er håndtert.")
+        raise PaymentError(_("En tilbakeføring kan ikke føres på en post; avvis den etter at den er håndtert."))
     owner, posts = _target_posts(client_id, post_id, customer_id)
     claimed = db.session.execute(
         update(Payment)
@@ -312,7 +313,7 @@ def match_payment(
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
-        raise PaymentError("Innbetalingen er allerede avstemt av noen andre.")
+        raise PaymentError(_("Innbetalingen er allerede avstemt av noen andre."))
     planned = _plan_manual(payment.amount, owner, posts)
     reports = booking.apply_bookings(
         client_id,
@@ -335,7 +336,7 @@ def reverse_payment(client_id: int, payment_id: int, user_id: int | None, reason
     """
     reason = reason.strip()
     if not reason:
-        raise PaymentError("Skriv hvorfor innbetalingen reverseres.")
+        raise PaymentError(_("Skriv hvorfor innbetalingen reverseres."))
     payment = db.session.scalar(
         select(Payment)
         .where(Payment.id == payment_id, Payment.client_id == client_id)
@@ -343,10 +344,10 @@ def reverse_payment(client_id: int, payment_id: int, user_id: int | None, reason
         .with_for_update()
     )
     if payment is None:
-        raise PaymentError("Fant ikke innbetalingen.")
+        raise PaymentError(_("Fant ikke innbetalingen."))
     active = payment.active_allocations
     if payment.state != PAYMENT_BOOKED or not active:
-        raise PaymentError("Innbetalingen har ingen posteringer å reversere.")
+        raise PaymentError(_("Innbetalingen har ingen posteringer å reversere."))
     now = utcnow()
     changes: dict[int, Decimal] = {}
     for allocation in active:
@@ -355,7 +356,10 @@ def reverse_payment(client_id: int, payment_id: int, user_id: int | None, reason
             # The credit post is neutralised (open amount back to zero) only while nothing has used it.
             if post.open_amount != -allocation.amount:
                 raise PaymentError(
-                    f"Kreditten {post.invoice_no} er delvis brukt; tilbakefør bruken i reskontro før reverseringen."
+                    _(
+                        "Kreditten %(number)s er delvis brukt; tilbakefør bruken i reskontro før reverseringen.",
+                        number=post.invoice_no,
+                    )
                 )
             post.text = f"{post.text or ''} (tilbakeført: {reason})"[:1000]
         changes[post.id] = changes.get(post.id, Decimal(0)) + allocation.amount
@@ -403,10 +407,10 @@ def dismiss_payment(client_id: int, payment_id: int, user_id: int | None, reason
     """Take an unmatched payment out of the queue (admin), e.g. not the firm's money or already refunded."""
     reason = reason.strip()
     if not reason:
-        raise PaymentError("Skriv hvorfor innbetalingen fjernes fra køen.")
+        raise PaymentError(_("Skriv hvorfor innbetalingen fjernes fra køen."))
     payment = db.session.scalar(select(Payment).where(Payment.id == payment_id, Payment.client_id == client_id))
     if payment is None or payment.state != PAYMENT_UNMATCHED:
-        raise PaymentError("Bare innbetalinger som venter på avstemming kan fjernes fra køen.")
+        raise PaymentError(_("Bare innbetalinger som venter på avstemming kan fjernes fra køen."))
     payment.state = PAYMENT_DISMISSED
     payment.note = reason[:MAX_REASON]
     audit.record(client_id, "payments.dismissed", "payment", payment.id, reason[:MAX_REASON], user_id=user_id)
@@ -485,7 +489,7 @@ def suggestions(payment: Payment, limit: int = 6) -> list[Suggestion]:
         for post in db.session.scalars(
             open_posts.where(CustomerPost.open_amount == payment.amount).order_by(CustomerPost.due_date).limit(limit)
         ):
-            found[post.id] = Suggestion(post, "Samme åpne beløp")
+            found[post.id] = Suggestion(post, _("Samme åpne beløp"))
     if payment.payer_name:
         wanted = _name_key(payment.payer_name)
         words = sorted((w for w in wanted.split() if len(w) >= 3), key=len, reverse=True)[:2]
@@ -507,7 +511,7 @@ def suggestions(payment: Payment, limit: int = 6) -> list[Suggestion]:
                 for post in db.session.scalars(
                     open_posts.where(CustomerPost.customer_id.in_(close)).order_by(CustomerPost.due_date).limit(limit)
                 ):
-                    found.setdefault(post.id, Suggestion(post, "Lignende kundenavn"))
+                    found.setdefault(post.id, Suggestion(post, _("Lignende kundenavn")))
     return list(found.values())[:limit]
 
 

@@ -7,6 +7,7 @@ import uuid
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
@@ -34,16 +35,16 @@ from svea_web.tenancy import admin_required, client_required, current_client_id,
 bp = Blueprint("payments", __name__)
 
 STATE_FILTERS = (
-    ("all", "Alle"),
-    (PAYMENT_BOOKED, "Bokført"),
-    (PAYMENT_UNMATCHED, "Til avstemming"),
-    (PAYMENT_DISMISSED, "Avvist"),
+    ("all", _l("Alle")),
+    (PAYMENT_BOOKED, _l("Bokført")),
+    (PAYMENT_UNMATCHED, _l("Til avstemming")),
+    (PAYMENT_DISMISSED, _l("Avvist")),
 )
 SOURCE_LABELS = {
-    "manual": "Manuell",
-    "ocr": "OCR giro",
-    "camt054": "camt.054",
-    "svea_settlement": "Svea-oppgjør",
+    "manual": _l("Manuell"),
+    "ocr": _l("OCR giro"),
+    "camt054": _l("camt.054"),
+    "svea_settlement": _l("Svea-oppgjør"),
 }
 # Opening the page asks Svea for settlements at most this often per firm.
 FETCH_ON_OPEN_SECONDS = 60
