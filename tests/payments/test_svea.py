@@ -194,3 +194,26 @@ def test_reversing_a_payment_svea_already_has_tells_the_case_history(logged_in, 
     history = events(handed.case.id)
     assert any("Banken trakk beløpet tilbake" in text and "Svea har allerede fått den" in text for text in history)
     assert [r.state for r in reports()] == [REPORT_SENT]  # what Svea was told is not rewritten
+
+
+def test_the_periodic_job_books_settlements_and_sends_waiting_reports_for_every_firm(logged_in, firm, sandbox):
+    from svea_web.payments import jobs
+    from svea_web.periodic import PERIODIC_TASKS, resolve
+
+    waiting_post, pending = in_case(firm, sandbox, confirm=False)
+    collected = factories.post(waiting_post.customer, "800.00", kid="10000206")
+    db.session.commit()
+    handed = hand_over(sandbox, collected)
+    register(logged_in, waiting_post.id, "1 250,00")
+    number = confirm_at_svea(sandbox, pending)
+    sandbox.debtor_pays(handed.case_number, "800.00")
+    sandbox.settle_now()
+    [task] = [t for t in PERIODIC_TASKS if t.name == "svea-settlements"]
+
+    assert resolve(task.func) is jobs.fetch_all_settlements
+    jobs.fetch_all_settlements()
+
+    assert svea_case(sandbox, number)["status"] == "CLOSED_PAID"
+    db.session.expire_all()
+    assert db.session.get(CustomerPost, collected.id).status == STATUS_PAID
+    assert db.session.scalar(select(func.count()).select_from(Settlement)) == 1
