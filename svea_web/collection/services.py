@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +22,6 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
-from rq import Retry
 from sqlalchemy import CursorResult, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -58,6 +57,7 @@ from svea_web.collection.models import (
     SyncState,
 )
 from svea_web.extensions import db
+from svea_web.jobs_queue import SVEA_RETRY, TransientJobError, enqueue
 from svea_web.ledger.models import KIND_COMPANY, CustomerPost
 from svea_web.models_base import utcnow
 from svea_web.rules.kid import pad_kid
@@ -85,9 +85,6 @@ from svea_web.svea import (
 
 log = logging.getLogger(__name__)
 
-# One first try and three retries (RQ Retry with these intervals, in seconds) before a job gives up.
-MAX_ATTEMPTS = 4
-RETRY_INTERVALS = [15, 60, 300]
 # A job that should have run by now but left its row pending was lost (worker killed): run it again.
 STALLED_AFTER = timedelta(minutes=10)
 # Rejections show only on the request, not in the delta poll: ask for this many per sync.
@@ -120,8 +117,12 @@ class _PostTaken(Exception):
     """One of the posts was put in another case between reading and writing."""
 
 
-class RetryLater(Exception):
-    """A Svea call failed in a way worth trying again; the job raises it so that RQ retries it later."""
+class RetryLater(TransientJobError):
+    """A Svea call failed in a way worth trying again: RQ retries the job (SVEA_RETRY), then gives up.
+
+    The service has written the reason on the row before raising; when the retries are used up, the
+    job's give-up function marks the row failed, and the user sees the reason and a retry button.
+    """
 
 
 def _naive(value: datetime) -> datetime:
@@ -199,7 +200,7 @@ class CreateResult:
 def create_cases(client_id: int, row_keys: Sequence[str], user_id: int | None) -> CreateResult:
     """One pending case per marked row (per customer with Gruppere poster), each in its own savepoint.
 
-    Commits. The caller enqueues one submit job per case id afterwards.
+    Commits; then start_submissions() enqueues one submit job per case.
     """
     problems = setup_problems(client_id)
     if problems:
@@ -385,21 +386,21 @@ def submit_case(case_id: int) -> None:
         _check_submitted(case)
         return
     submission = build_submission(case, svea_settings(case.client_id))
-    key = case.idempotency_key
-    case.attempts += 1
-    attempt = case.attempts
-    # Count the attempt before the call: a worker killed during the call still used it up.
+    key, client_id = case.idempotency_key, case.client_id
+    # End the read transaction: nothing stays open in the database while Svea answers.
     db.session.commit()
     try:
-        with svea_client_for(case.client_id) as svea:
+        with svea_client_for(client_id) as svea:
             result = svea.submit_case(submission, key)
     except SveaRejected as error:
+        case.attempts += 1
         _reject(case, error.reason)
         db.session.commit()
         return
     except SveaError as error:
-        _call_failed(case, error, attempt)
+        _call_failed(case, error)
         return
+    case.attempts += 1
     case.request_id = result.request_id
     case.state = CASE_SUBMITTED
     case.submitted_at = utcnow()
@@ -410,17 +411,16 @@ def submit_case(case_id: int) -> None:
 
 def _check_submitted(case: SveaCase) -> None:
     """The case has a request id: ask Svea what became of the request (never POST again)."""
-    case.attempts += 1
-    attempt = case.attempts
-    request_id = case.request_id
+    request_id, client_id = case.request_id, case.client_id
     assert request_id is not None
     db.session.commit()
     try:
-        with svea_client_for(case.client_id) as svea:
+        with svea_client_for(client_id) as svea:
             status = svea.get_request(request_id)
     except SveaError as error:
-        _call_failed(case, error, attempt)
+        _call_failed(case, error)
         return
+    case.attempts += 1
     _apply_request_status(case, status.state, status.case_number, status.reason, status.decided_at)
     db.session.commit()
 
@@ -439,19 +439,26 @@ def _apply_request_status(
         case.last_error = None
 
 
-def _call_failed(case: SveaCase, error: SveaError, attempt: int) -> None:
-    """A Svea call of the submit job failed: wrong credentials fail at once, the rest are retried."""
-    if isinstance(error, SveaAuthError):
-        _fail(case, _auth_text())
+def _call_failed(case: SveaCase, error: SveaError) -> None:
+    """A Svea call of the submit job failed: a passing outage is retried, anything else fails at once."""
+    case.attempts += 1
+    if _transient(error):
+        case.last_error = _error_text(error)
         db.session.commit()
-        return
-    reason = _error_text(error)
-    if isinstance(error, SveaUnavailable | SveaMalformedResponse) and attempt < MAX_ATTEMPTS:
-        case.last_error = reason
-        db.session.commit()
-        raise RetryLater(reason)
-    _fail(case, reason)
+        raise RetryLater(case.last_error) from error
+    _fail(case, _auth_text() if isinstance(error, SveaAuthError) else _error_text(error))
     db.session.commit()
+
+
+def _transient(error: SveaError) -> bool:
+    return isinstance(error, SveaUnavailable | SveaMalformedResponse)
+
+
+def mark_case_failed(case_id: int, reason: str) -> None:
+    """The submit job gave up (retries used up, or an unexpected error): the case shows it, with a retry."""
+    case = db.session.get(SveaCase, case_id)
+    if case is not None and case.state == CASE_PENDING:
+        _fail(case, reason)
 
 
 def _auth_text() -> str:
@@ -522,8 +529,8 @@ def _fail(case: SveaCase, reason: str) -> None:
     add_event(case, "failed", _text("Sending til Svea feilet: %(reason)s", reason=reason))
 
 
-def retry_case(case: SveaCase, user_id: int | None) -> None:
-    """Send a failed case again, with the same idempotency key. Commits; the caller enqueues the job."""
+def retry_case(case: SveaCase, user_id: int | None) -> bool:
+    """Send a failed case again, with the same idempotency key: commits and starts the job (False: no queue)."""
     if case.state != CASE_FAILED:
         raise CollectionError(_("Bare saker som har feilet kan sendes på nytt."))
     problems = setup_problems(case.client_id)
@@ -535,6 +542,7 @@ def retry_case(case: SveaCase, user_id: int | None) -> None:
     add_event(case, "retry", _text("Sendes til Svea på nytt."), user_id=user_id)
     audit.record(case.client_id, "collection.case_retry", "svea_case", case.id, user_id=user_id)
     db.session.commit()
+    return _start(enqueue_submit, case.id)
 
 
 # --- status sync ---------------------------------------------------------------------------------------
@@ -583,10 +591,9 @@ def request_sync(client_id: int) -> bool:
     if setup_problems(client_id) or not claim_sync(client_id):
         return False
     from svea_web.collection import jobs
-    from svea_web.jobs_queue import enqueue
 
     try:
-        enqueue(jobs.sync_client, client_id, queue="high", job_timeout=600)
+        enqueue(jobs.sync_client, client_id, queue="high", job_timeout=600, on_give_up=jobs.sync_client_gave_up)
     except (RedisError, RuntimeError, OSError) as error:
         # No queue: say so on the page, and let the next request or the periodic sync try again.
         log.warning("could not enqueue the sync for client %s: %s", client_id, error)
@@ -644,7 +651,20 @@ def sync_client(client_id: int) -> SyncOutcome:
     state.status = SYNC_IDLE
     state.last_error = None
     db.session.commit()
+    if outcome.confirmed:
+        # Payments registered while these cases waited for their number can be reported to Svea now.
+        _start(_enqueue_direct_payments, client_id)
     return outcome
+
+
+def _enqueue_direct_payments(client_id: int) -> None:
+    enqueue(
+        "svea_web.payments.jobs.send_direct_payments",
+        client_id,
+        retry=SVEA_RETRY,
+        on_give_up="svea_web.payments.jobs.send_direct_payments_gave_up",
+        client_id=client_id,
+    )
 
 
 def _apply_cases(client_id: int, svea: SveaClient, infos: Sequence[CaseInfo], outcome: SyncOutcome) -> None:
@@ -896,9 +916,6 @@ def resume_stalled(client_id: int) -> int:
     A worker killed mid-call leaves its row pending; the job is safe to run twice, so running it again
     finishes the work without sending anything twice.
     """
-    from svea_web.collection import jobs
-    from svea_web.jobs_queue import enqueue
-
     before = utcnow() - STALLED_AFTER
     cases = db.session.scalars(
         select(SveaCase.id).where(
@@ -920,29 +937,50 @@ def resume_stalled(client_id: int) -> int:
     for case_id in cases:
         enqueue_submit(case_id)
     for case_id in closes:
-        enqueue(jobs.close_case, case_id, retry=retry_policy())
+        enqueue_close(case_id)
     for message_id in messages:
-        enqueue(jobs.send_message, message_id, retry=retry_policy())
+        enqueue_message(message_id)
     return len(cases) + len(closes) + len(messages)
 
 
-def retry_policy() -> Retry:
-    """How RQ retries a Svea job that raised RetryLater."""
-    return Retry(max=MAX_ATTEMPTS - 1, interval=RETRY_INTERVALS)
+def _start(enqueue_job: Callable[[int], None], object_id: int) -> bool:
+    """Enqueue a job for a row already committed; False when the queue is down (the periodic job resumes it)."""
+    try:
+        enqueue_job(object_id)
+    except (RedisError, RuntimeError, OSError) as error:
+        log.warning("could not enqueue %s(%s): %s", enqueue_job.__name__, object_id, error)
+        return False
+    return True
+
+
+def start_submissions(case_ids: Sequence[int]) -> bool:
+    """One submit job per case (after create_cases); False when the queue is down."""
+    return all(_start(enqueue_submit, case_id) for case_id in case_ids)
 
 
 def enqueue_submit(case_id: int) -> None:
     from svea_web.collection import jobs
-    from svea_web.jobs_queue import enqueue
 
-    enqueue(jobs.submit_case, case_id, retry=retry_policy())
+    enqueue(jobs.submit_case, case_id, retry=SVEA_RETRY, on_give_up=jobs.submit_case_gave_up)
+
+
+def enqueue_message(message_id: int) -> None:
+    from svea_web.collection import jobs
+
+    enqueue(jobs.send_message, message_id, retry=SVEA_RETRY, on_give_up=jobs.send_message_gave_up)
+
+
+def enqueue_close(case_id: int) -> None:
+    from svea_web.collection import jobs
+
+    enqueue(jobs.close_case, case_id, retry=SVEA_RETRY, on_give_up=jobs.close_case_gave_up)
 
 
 # --- messages to the case handler ----------------------------------------------------------------------
 
 
-def post_message(case: SveaCase, text: str, user_id: int | None, author: str | None) -> CaseMessage:
-    """Store the message as pending (commits); the caller enqueues the send job."""
+def post_message(case: SveaCase, text: str, user_id: int | None, author: str | None) -> bool:
+    """Store the message as pending, commit, and start the send job (False: no queue; it is sent later)."""
     text = text.strip()
     if not text:
         raise CollectionError(_("Skriv en melding først."))
@@ -960,7 +998,7 @@ def post_message(case: SveaCase, text: str, user_id: int | None, author: str | N
     db.session.add(message)
     audit.record(case.client_id, "collection.message", "svea_case", case.id, f"{len(text)} tegn", user_id=user_id)
     db.session.commit()
-    return message
+    return _start(enqueue_message, message.id)
 
 
 def send_message(message_id: int) -> None:
@@ -972,26 +1010,20 @@ def send_message(message_id: int) -> None:
     assert case is not None and case.case_number is not None
     case_number, text, key = case.case_number, message.text, message.idempotency_key
     assert key is not None
-    message.attempts += 1
-    attempt = message.attempts
     db.session.commit()
     try:
         with svea_client_for(case.client_id) as svea:
             sent = svea.send_message(case_number, text, key)
     except SveaError as error:
-        retry = isinstance(error, SveaUnavailable | SveaMalformedResponse) and attempt < MAX_ATTEMPTS
+        message.attempts += 1
         message.last_error = _auth_text() if isinstance(error, SveaAuthError) else _error_text(error)
-        if not retry:
-            message.state = MESSAGE_FAILED
-            add_event(
-                case,
-                "message_failed",
-                _text("Meldingen til saksbehandler ble ikke sendt: %(reason)s", reason=message.last_error),
-            )
-        db.session.commit()
-        if retry:
+        if _transient(error):
+            db.session.commit()
             raise RetryLater(message.last_error) from error
+        _message_failed(message, case, message.last_error)
+        db.session.commit()
         return
+    message.attempts += 1
     message.state = MESSAGE_SENT
     message.external_id = str(sent.id)
     message.at = _naive(sent.at)
@@ -1005,12 +1037,27 @@ def send_message(message_id: int) -> None:
     db.session.commit()
 
 
+def _message_failed(message: CaseMessage, case: SveaCase, reason: str) -> None:
+    message.state = MESSAGE_FAILED
+    message.last_error = reason
+    add_event(case, "message_failed", _text("Meldingen til saksbehandler ble ikke sendt: %(reason)s", reason=reason))
+
+
+def mark_message_failed(message_id: int, reason: str) -> None:
+    """The message job gave up: the message shows the reason and a «Send på nytt» button."""
+    message = db.session.get(CaseMessage, message_id)
+    if message is not None and message.state == MESSAGE_PENDING:
+        case = db.session.get(SveaCase, message.case_id)
+        assert case is not None
+        _message_failed(message, case, reason)
+
+
 def _excerpt(text: str, length: int = 120) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= length else flat[: length - 1] + "…"
 
 
-def retry_message(message: CaseMessage, user_id: int | None) -> None:
+def retry_message(message: CaseMessage, user_id: int | None) -> bool:
     if message.state != MESSAGE_FAILED:
         raise CollectionError(_("Bare meldinger som ikke ble sendt kan sendes på nytt."))
     case = db.session.get(SveaCase, message.case_id)
@@ -1021,6 +1068,7 @@ def retry_message(message: CaseMessage, user_id: int | None) -> None:
     message.last_error = None
     audit.record(case.client_id, "collection.message_retry", "case_message", message.id, user_id=user_id)
     db.session.commit()
+    return _start(enqueue_message, message.id)
 
 
 # --- closing -------------------------------------------------------------------------------------------
@@ -1031,8 +1079,8 @@ def past_free_withdrawal(case: SveaCase) -> bool:
     return until is not None and today() > until
 
 
-def request_close(case: SveaCase, reason: str, user_id: int | None) -> None:
-    """Ask Svea to close the case (commits); the caller enqueues the close job."""
+def request_close(case: SveaCase, reason: str, user_id: int | None) -> bool:
+    """Ask Svea to close the case: commits and starts the close job (False: no queue; it runs later)."""
     if reason not in CLOSE_REASON_TEXTS:
         raise CollectionError(_("Velg en årsak."))
     if case.state != CASE_OPEN or not case.case_number:
@@ -1055,6 +1103,7 @@ def request_close(case: SveaCase, reason: str, user_id: int | None) -> None:
     add_event(case, "close_requested", text, user_id=user_id)
     audit.record(case.client_id, "collection.close", "svea_case", case.id, reason, user_id=user_id)
     db.session.commit()
+    return _start(enqueue_close, case.id)
 
 
 def close_case(case_id: int) -> None:
@@ -1065,8 +1114,6 @@ def close_case(case_id: int) -> None:
     assert case.case_number is not None and case.close_idempotency_key is not None
     number, key = case.case_number, case.close_idempotency_key
     reason = CloseReason(case.close_reason or CloseReason.OTHER.value)
-    case.close_attempts += 1
-    attempt = case.close_attempts
     db.session.commit()
     try:
         with svea_client_for(case.client_id) as svea:
@@ -1078,17 +1125,15 @@ def close_case(case_id: int) -> None:
                 except SveaError:
                     info = None
     except SveaError as error:
-        retry = isinstance(error, SveaUnavailable | SveaMalformedResponse) and attempt < MAX_ATTEMPTS
+        case.close_attempts += 1
         case.last_error = _auth_text() if isinstance(error, SveaAuthError) else _error_text(error)
-        if not retry:
-            case.close_status = CLOSE_FAILED
-            add_event(
-                case, "close_failed", _text("Saken ble ikke avsluttet hos Svea: %(reason)s", reason=case.last_error)
-            )
-        db.session.commit()
-        if retry:
+        if _transient(error):
+            db.session.commit()
             raise RetryLater(case.last_error) from error
+        _close_failed(case, case.last_error)
+        db.session.commit()
         return
+    case.close_attempts += 1
     if info is None:
         # Svea answered 409 and the case could not be read: it is closed there already.
         case.state = CASE_CLOSED
@@ -1106,7 +1151,27 @@ def close_case(case_id: int) -> None:
     db.session.commit()
 
 
-def retry_close(case: SveaCase, user_id: int | None) -> None:
+def _close_failed(case: SveaCase, reason: str) -> None:
+    case.close_status = CLOSE_FAILED
+    case.last_error = reason
+    add_event(case, "close_failed", _text("Saken ble ikke avsluttet hos Svea: %(reason)s", reason=reason))
+
+
+def mark_close_failed(case_id: int, reason: str) -> None:
+    """The close job gave up: the case shows the reason and a button to try closing again."""
+    case = db.session.get(SveaCase, case_id)
+    if case is not None and case.close_status == CLOSE_PENDING:
+        _close_failed(case, reason)
+
+
+def mark_sync_failed(client_id: int, reason: str) -> None:
+    """The sync job failed unexpectedly: the page says so instead of waiting for it forever."""
+    state = sync_state(client_id)
+    state.status = SYNC_FAILED
+    state.last_error = reason
+
+
+def retry_close(case: SveaCase, user_id: int | None) -> bool:
     if case.close_status != CLOSE_FAILED or case.state != CASE_OPEN:
         raise CollectionError(_("Bare en avslutning som feilet kan sendes på nytt."))
     case.close_status = CLOSE_PENDING
@@ -1116,3 +1181,4 @@ def retry_close(case: SveaCase, user_id: int | None) -> None:
     add_event(case, "retry", _text("Avslutningen sendes til Svea på nytt."), user_id=user_id)
     audit.record(case.client_id, "collection.close_retry", "svea_case", case.id, user_id=user_id)
     db.session.commit()
+    return _start(enqueue_close, case.id)

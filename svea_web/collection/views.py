@@ -8,6 +8,7 @@ show next, so that the flash and the new state come from one GET.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, make_response, redirect, render_template, request, url_for
@@ -15,11 +16,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from svea_web.clock import today
-from svea_web.collection import eligibility, jobs, queries, services
+from svea_web.collection import eligibility, queries, services
 from svea_web.collection.forms import ActionForm, CloseForm, MessageForm
 from svea_web.collection.models import (
     CASE_CLOSED,
@@ -41,7 +41,6 @@ from svea_web.collection.models import (
 from svea_web.collection.services import CLOSE_REASONS, CollectionError
 from svea_web.extensions import db
 from svea_web.htmx_utils import wants_fragment
-from svea_web.jobs_queue import enqueue
 from svea_web.setup.services import setup_problems, svea_client_for
 from svea_web.svea import SveaError
 from svea_web.tenancy import client_required, current_client_id, get_scoped_or_404
@@ -49,7 +48,6 @@ from svea_web.tenancy import client_required, current_client_id, get_scoped_or_4
 bp = Blueprint("collection", __name__)
 
 TABS = {"new": "collection.tab_new", "open": "collection.tab_open", "archived": "collection.tab_archived"}
-QUEUE_ERRORS = (RedisError, RuntimeError, OSError)
 
 
 @bp.context_processor
@@ -221,10 +219,7 @@ def create_cases() -> ResponseReturnValue:
     except CollectionError as error:
         flash(str(error), "error")
         return _go(url_for("collection.tab_new"), "#collection-panel")
-    try:
-        for case_id in result.case_ids:
-            services.enqueue_submit(case_id)
-    except QUEUE_ERRORS:
+    if not services.start_submissions(result.case_ids):
         _queue_down()
     if result.case_ids:
         flash(
@@ -338,21 +333,17 @@ def case_jobs(case_id: int) -> ResponseReturnValue:
     return response
 
 
-def _act(case: SveaCase, action: Any, job: Any, job_id_arg: int, done: str) -> ResponseReturnValue:
-    """Run a case action that commits, then enqueue its job; errors become a flash saying what to do."""
-    if not ActionForm().validate_on_submit():
-        abort(400)
+def _act(case: SveaCase, action: Callable[[], bool], done: str) -> ResponseReturnValue:
+    """Run a case action (it commits and starts its job); errors become a flash saying what to do."""
     try:
-        action()
+        started = action()
     except CollectionError as error:
         flash(str(error), "error")
-        return _go(_case_url(case), "#case-detail", "innerHTML")
-    try:
-        enqueue(job, job_id_arg, retry=services.retry_policy())
-    except QUEUE_ERRORS:
-        _queue_down()
     else:
-        flash(done, "info")
+        if started:
+            flash(done, "info")
+        else:
+            _queue_down()
     return _go(_case_url(case), "#case-detail", "innerHTML")
 
 
@@ -360,13 +351,9 @@ def _act(case: SveaCase, action: Any, job: Any, job_id_arg: int, done: str) -> R
 @client_required
 def retry_case(case_id: int) -> ResponseReturnValue:
     found = get_scoped_or_404(SveaCase, case_id)
-    return _act(
-        found,
-        lambda: services.retry_case(found, current_user.id),
-        jobs.submit_case,
-        found.id,
-        _("Saken sendes til Svea på nytt."),
-    )
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _act(found, lambda: services.retry_case(found, current_user.id), _("Saken sendes til Svea på nytt."))
 
 
 @bp.route("/cases/<int:case_id>/messages", methods=["POST"])
@@ -377,23 +364,12 @@ def send_message(case_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         flash(" ".join(str(e) for e in form.text.errors) or _("Meldingen kunne ikke sendes."), "error")
         return _go(_case_url(found), "#case-detail", "innerHTML")
-    holder: dict[str, int] = {}
-
-    def post() -> None:
-        holder["id"] = services.post_message(found, form.text.data or "", current_user.id, current_user.name).id
-
-    try:
-        post()
-    except CollectionError as error:
-        flash(str(error), "error")
-        return _go(_case_url(found), "#case-detail", "innerHTML")
-    try:
-        enqueue(jobs.send_message, holder["id"], retry=services.retry_policy())
-    except QUEUE_ERRORS:
-        _queue_down()
-    else:
-        flash(_("Meldingen sendes til saksbehandler hos Svea."), "info")
-    return _go(_case_url(found), "#case-detail", "innerHTML")
+    text = form.text.data or ""
+    return _act(
+        found,
+        lambda: services.post_message(found, text, current_user.id, current_user.name),
+        _("Meldingen sendes til saksbehandler hos Svea."),
+    )
 
 
 @bp.route("/messages/<int:message_id>/retry", methods=["POST"])
@@ -401,13 +377,9 @@ def send_message(case_id: int) -> ResponseReturnValue:
 def retry_message(message_id: int) -> ResponseReturnValue:
     message = db.get_or_404(CaseMessage, message_id)
     found = get_scoped_or_404(SveaCase, message.case_id)
-    return _act(
-        found,
-        lambda: services.retry_message(message, current_user.id),
-        jobs.send_message,
-        message.id,
-        _("Meldingen sendes på nytt."),
-    )
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _act(found, lambda: services.retry_message(message, current_user.id), _("Meldingen sendes på nytt."))
 
 
 @bp.route("/cases/<int:case_id>/close", methods=["POST"])
@@ -420,11 +392,7 @@ def close_case(case_id: int) -> ResponseReturnValue:
         return _go(_case_url(found), "#case-detail", "innerHTML")
     reason = form.reason.data or ""
     return _act(
-        found,
-        lambda: services.request_close(found, reason, current_user.id),
-        jobs.close_case,
-        found.id,
-        _("Avslutningen sendes til Svea."),
+        found, lambda: services.request_close(found, reason, current_user.id), _("Avslutningen sendes til Svea.")
     )
 
 
@@ -432,13 +400,9 @@ def close_case(case_id: int) -> ResponseReturnValue:
 @client_required
 def retry_close(case_id: int) -> ResponseReturnValue:
     found = get_scoped_or_404(SveaCase, case_id)
-    return _act(
-        found,
-        lambda: services.retry_close(found, current_user.id),
-        jobs.close_case,
-        found.id,
-        _("Avslutningen sendes til Svea på nytt."),
-    )
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _act(found, lambda: services.retry_close(found, current_user.id), _("Avslutningen sendes til Svea på nytt."))
 
 
 @bp.route("/cases/<int:case_id>/dispatches/<int:dispatch_id>.pdf")

@@ -11,6 +11,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from svea_web.collection import services
 from svea_web.collection.models import CASE_CLOSED, CASE_OPEN, CASE_SUBMITTED, CaseMessage, SveaCase
 from svea_web.extensions import db
@@ -122,14 +124,19 @@ def test_a_retry_after_a_timeout_gets_the_first_answer_not_a_second_case(
     app: Any, logged_in: Any, svea_firm: Any, sandbox: Any
 ) -> None:
     app.config["SVEA_READ_TIMEOUT"] = 0.5
+    post = overdue_post(debtor(svea_firm.client.id))
+    (case_id,) = services.create_cases(svea_firm.client.id, [f"p{post.id}"], svea_firm.admin.id).case_ids
     sandbox.set_faults(once=["lost_response"], delay_seconds=1.5)
-    case, _post = submit_one(logged_in, svea_firm)
 
+    with pytest.raises(services.RetryLater):
+        services.submit_case(case_id)  # Svea took the case, but the answer never came
+
+    (case,) = fresh(SveaCase)
     assert case.state == "pending" and case.request_id is None
     assert "Svea svarte ikke" in (case.last_error or "")
     assert "Prøver igjen" in page_text(logged_in, "/collection/open", htmx=True)
 
-    services.submit_case(case.id)  # RQ's retry, with the same idempotency key
+    services.submit_case(case_id)  # RQ's retry, with the same idempotency key
 
     (request,) = sandbox.requests()
     (case,) = fresh(SveaCase)

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from svea_web.collection import services
 from svea_web.collection.models import (
     CASE_FAILED,
     CASE_OPEN,
-    CASE_PENDING,
     CASE_REJECTED,
     CASE_SUBMITTED,
     CLOSE_FAILED,
@@ -54,22 +51,15 @@ def test_wrong_credentials_fail_the_case_with_a_retry_that_works_once_fixed(
     assert len(sandbox.requests()) == 1
 
 
-def test_svea_unavailable_is_retried_then_fails_visibly_and_can_be_sent_later(
+def test_svea_unavailable_ends_in_a_visible_failure_and_the_retry_sends_it_once(
     logged_in: Any, svea_firm: Any, sandbox: Any
 ) -> None:
     sandbox.set_faults(rates={"error": 1.0})
     post = overdue_post(debtor(svea_firm.client.id))
-    create_cases(logged_in, f"p{post.id}")  # first attempt
-    case = only_case()
-    assert case.state == CASE_PENDING and "Svea svarte ikke" in (case.last_error or "")
-
-    for _retry in range(services.MAX_ATTEMPTS - 2):  # RQ's retries
-        with pytest.raises(services.RetryLater):
-            services.submit_case(case.id)
-    services.submit_case(case.id)  # the last attempt gives up
+    create_cases(logged_in, f"p{post.id}")  # inline, the job gives up after its first attempt
 
     case = only_case()
-    assert case.state == CASE_FAILED and case.attempts == services.MAX_ATTEMPTS
+    assert case.state == CASE_FAILED and "Svea svarte ikke" in (case.last_error or "")
     assert "Feilet" in page_text(logged_in, "/collection/open", htmx=True)
     held = services.case_for_post(post.id)  # nothing vanished: the post stays in the failed case
     assert held is not None and held.id == case.id
@@ -81,14 +71,14 @@ def test_svea_unavailable_is_retried_then_fails_visibly_and_can_be_sent_later(
     assert len(sandbox.requests()) == 1
 
 
-def test_an_answer_svea_garbled_is_retried_with_the_same_key(logged_in: Any, svea_firm: Any, sandbox: Any) -> None:
-    sandbox.set_faults(once=["malformed"])
+def test_an_answer_svea_garbled_is_sent_again_with_the_same_key(logged_in: Any, svea_firm: Any, sandbox: Any) -> None:
+    sandbox.set_faults(once=["malformed"])  # Svea took the case; its answer was cut short
     post = overdue_post(debtor(svea_firm.client.id))
     create_cases(logged_in, f"p{post.id}")
     case = only_case()
-    assert case.state == CASE_PENDING and "Svea svarte med noe appen ikke forstod" in (case.last_error or "")
+    assert case.state == CASE_FAILED and "Svea svarte med noe appen ikke forstod" in (case.last_error or "")
 
-    services.submit_case(case.id)
+    logged_in.post(f"/collection/cases/{case.id}/retry")
 
     (request,) = sandbox.requests()
     assert only_case().request_id == request["requestId"]
@@ -162,11 +152,7 @@ def test_a_close_svea_never_answers_fails_visibly_and_can_be_retried(
     case = only_case()
     sandbox.set_faults(rates={"error": 1.0})
 
-    logged_in.post(f"/collection/cases/{case.id}/close", data={"reason": "WITHDRAWN"})
-    for _retry in range(services.MAX_ATTEMPTS - 2):
-        with pytest.raises(services.RetryLater):
-            services.close_case(case.id)
-    services.close_case(case.id)
+    logged_in.post(f"/collection/cases/{case.id}/close", data={"reason": "WITHDRAWN"})  # gives up inline
 
     case = only_case()
     assert case.state == CASE_OPEN and case.close_status == CLOSE_FAILED
