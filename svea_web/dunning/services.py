@@ -57,6 +57,7 @@ SkipReason = Literal[
     "fee_too_early",
     "waiting_deadline",
     "steps_done",
+    "notice_too_old",
     "paused",
     "customer_paused",
     "below_min_amount",
@@ -531,6 +532,8 @@ def build_preview(client_id: int, run_date: date, settings: RunSettings | None =
                     reason, note = "customer_paused", customer_pause[1]
                 else:
                     note = pause_reason
+            elif reason == "steps_done" and rules.notice_too_old(state, run_date):
+                reason = "notice_too_old"
             preview.skipped.append(SkipLine(*base, reason, decision.not_before, note))
             continue
         if decision.reason == "fee_too_early":

@@ -41,6 +41,7 @@ SKIP_LABELS: dict[str, Any] = {
     "fee_too_early": _l("For tidlig for gebyr (14 dager etter forfall)"),
     "waiting_deadline": _l("Venter på fristen i inkassovarselet"),
     "steps_done": _l("Alle trinn sendt – klar for Nye saker"),
+    "notice_too_old": _l("Alle trinn sendt, men inkassovarselet er over 6 måneder gammelt"),
     "paused": _l("Purrestopp på posten"),
     "customer_paused": _l("Purrestopp på kunden"),
     "below_min_amount": _l("Under minstebeløpet"),

@@ -20,7 +20,8 @@ from flask.testing import FlaskClient
 from svea_web.dunning import services
 from svea_web.dunning.models import ReminderRun, ReminderStep
 from svea_web.extensions import db
-from tests.dunning.conftest import Ledger, html, row_of, start_run
+from tests import factories
+from tests.dunning.conftest import Ledger, history, html, row_of, start_run
 
 RUN_DATE = date(2026, 11, 27)
 
@@ -117,3 +118,21 @@ def test_a_preview_may_look_ahead_but_not_back(logged_in: FlaskClient, ledger: L
 
 def test_starting_the_same_date_twice_opens_the_waiting_preview(logged_in: FlaskClient, ledger: Ledger) -> None:
     assert start_run(logged_in, RUN_DATE) == start_run(logged_in, RUN_DATE)
+
+
+def test_a_post_whose_notice_is_over_six_months_old_is_flagged(logged_in: FlaskClient, ledger: Ledger) -> None:
+    customer = ledger.customers["per"]
+    old = factories.post(customer, "900.00", due=date(2026, 1, 5), invoice_no="4009", match_no="4009")
+    history(
+        old,
+        [
+            ("reminder", date(2026, 1, 20), date(2026, 2, 3), "37.50"),
+            ("reminder", date(2026, 2, 4), date(2026, 2, 18), "0"),
+            ("notice", date(2026, 2, 19), date(2026, 3, 5), "37.50"),
+        ],
+    )
+    db.session.commit()
+    run_id = start_run(logged_in, RUN_DATE)
+    page = html(logged_in.get(f"/dunning/runs/{run_id}?tab=skipped"))
+    assert row_of(page, "4009").endswith("Alle trinn sendt, men inkassovarselet er over 6 måneder gammelt")
+    assert row_of(page, "4002").endswith("Alle trinn sendt – klar for Nye saker")
