@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from jinja2 import FileSystemBytecodeCache
 from redis import Redis
@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from svea_web import create_app
 from svea_web.extensions import db
 
-from .world import TODAY, FirmWorld, build_firm, fill_missing_tables, marker
+from .world import TODAY, FirmWorld, build_firm, build_operator, fill_missing_tables, marker
 
 
 @dataclass
@@ -38,6 +38,8 @@ class Worlds:
     b: FirmWorld
     # Tables only the generic builder filled: they want a builder of their own in world.py.
     generic: list[str]
+    # The deployment's operator (job dashboard, the shared figure tables), an administrator of firm a.
+    operator_id: int
 
 
 @dataclass
@@ -75,9 +77,16 @@ def security_config(database: Path, redis_url: str, encryption_keys: str) -> dic
 TEMPLATE_CACHE = FileSystemBytecodeCache(tempfile.mkdtemp(prefix="svea-security-jinja-"))
 
 
+def _forget_the_previous_requests_user() -> None:
+    # The tests keep one app context pushed, and a request reuses it (and its ``g``): without this,
+    # Flask-Login would hand the previous request's user, maybe another browser's, to this one.
+    g.pop("_login_user", None)
+
+
 def _app(folder: Path, redis_url: str, keys: str, **overrides: Any) -> Flask:
     application = create_app({**security_config(folder / "db.sqlite3", redis_url, keys), **overrides})
     application.jinja_env.bytecode_cache = TEMPLATE_CACHE
+    application.before_request_funcs.setdefault(None, []).insert(0, _forget_the_previous_requests_user)
     application.instance_path = str(folder / "instance")
     Path(application.instance_path).mkdir(parents=True, exist_ok=True)
     return application
@@ -95,11 +104,12 @@ def template(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Templa
         a = build_firm("Alfa Regnskap AS", marker("Alfa"))
         b = build_firm("Bravo Bygg AS", marker("Bravo"))
         generic = fill_missing_tables([a, b])
+        operator = build_operator(a)
         db.session.remove()
         with db.engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         db.engine.dispose()
-    return Template(folder, Worlds(a, b, generic), keys, redis_url)
+    return Template(folder, Worlds(a, b, generic, operator), keys, redis_url)
 
 
 def copy_app(template: Template, folder: Path, **overrides: Any) -> Flask:

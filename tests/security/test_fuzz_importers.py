@@ -30,9 +30,9 @@ from svea_web.payments.models import Payment, PaymentImport
 
 from .conftest import Worlds, WriteLog, log_in
 
-FAST = settings(max_examples=150, deadline=None, database=None)
+FAST = settings(max_examples=100, deadline=None, database=None)
 THROUGH_THE_APP = settings(
-    max_examples=20, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 MAX_MONEY = Decimal("999999999999.99")  # Numeric(14, 2)
 

@@ -167,3 +167,38 @@ def test_the_cross_firm_check_finds_a_payment_booked_on_another_firms_post(app: 
     assert "payment_allocation rows name two firms: client_id and post_id -> customer_post" in " ".join(
         cross_firm_links()
     )
+
+
+# Rows every firm shares (the law's fee and interest tables): only the deployment's operator changes them.
+SHARED_TABLES = {"figure_row"}
+
+
+def test_a_firms_admin_cannot_change_the_tables_every_firm_shares(
+    app: Flask, worlds: Worlds, browser_a: FlaskClient, writes: WriteLog
+) -> None:
+    form = {**rich_form(worlds.a), "value": "1,00", "valid_from": "01.01.2027"}
+    form |= {f"{kind}-{name}": form[name] for kind in ("reminder_fees",) for name in ("value", "valid_from")}
+    failures = []
+    for c in urlmap.own_calls(app, worlds.a):
+        if c.method not in urlmap.STATE_CHANGING:
+            continue
+        browser_a.open(c.url, method=c.method, data=form)
+        shared = sorted({table for table, _verb in writes.take() if table in SHARED_TABLES})
+        if shared:
+            failures.append(f"{c}: a firm's admin changed {shared}")
+    assert not failures, "\n".join(failures)
+
+
+def test_the_job_dashboard_lists_every_firms_jobs_so_only_the_operator_opens_it(
+    app: Flask, worlds: Worlds, browser_a: FlaskClient
+) -> None:
+    dashboard = [c for c in urlmap.own_calls(app, worlds.a) if c.rule.endpoint.startswith("rq_dashboard.")]
+    assert dashboard, "the dashboard is mounted (REDIS_URL is set)"
+    opened = []
+    for c in dashboard:
+        response = browser_a.open(c.url, method=c.method, follow_redirects=True)
+        if response.status_code != 403:
+            opened.append(f"{c}: {response.status_code}")
+    assert not opened, "a firm's administrator opens the job dashboard:\n" + "\n".join(opened)
+    operator = log_in(app.test_client(), worlds.operator_id)
+    assert operator.get("/admin/rq/", headers={"Referer": "http://localhost/"}).status_code == 200

@@ -1,4 +1,5 @@
-"""Every page, walked once from the URL map as the first firm's administrator, full and as an HTMX
+"""Every page, walked once from the URL map as the first firm's administrator (who is also the deployment's
+operator, so the job dashboard and the shared figure tables are walked too), full and as an HTMX
 fragment, after a ``<script>`` was stored in every free-text field of the firm and a known Svea and
 SMTP password were set. The tests below each read one property off that walk:
 
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import JSON, String, Text, select, update
+from werkzeug.http import parse_options_header
 
 from svea_web.accounts.models import Client, User
 from svea_web.extensions import db
@@ -32,7 +34,9 @@ from . import urlmap
 from .conftest import Template, Worlds, WriteLog, changed_tables, copy_app, firm_condition, log_in, snapshot, tables
 from .test_isolation import HTMX
 
-SCRIPT = "<script>alert({n})</script>"
+# A quote and a character outside Latin-1 too: a text that ends up in a header (a download's file
+# name) must neither add header parameters nor make the header unsendable.
+SCRIPT = '<script>alert("{n}\u2013")</script>'
 RAW_SCRIPT = b"<script>alert("
 SMTP_PASSWORD = "smtp-hemmelig-passord-91"
 
@@ -76,6 +80,7 @@ CODE_COLUMNS = {
     "password_hash",
     "password_encrypted",
     "email",  # the login name of a user; customers' addresses are checked by their other texts
+    "svea_settings.customer_no",  # the settings form takes letters, digits and dashes only
 }
 # Keys of the JSON documents (a letter's frozen content, an import's preview) the app branches on.
 CODE_KEYS = {"kind", "line", "step_no", "post_id"}
@@ -87,6 +92,7 @@ def free_text_columns(table: Any) -> list[Any]:
         for column in table.columns
         if isinstance(column.type, String | Text)
         and column.name not in CODE_COLUMNS
+        and f"{table.name}.{column.name}" not in CODE_COLUMNS
         and (getattr(column.type, "length", None) or 1000) >= len(SCRIPT.format(n=999))
     ]
 
@@ -104,20 +110,20 @@ class Scripts:
             return {k: self.into_json(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [self.into_json(v, key) for v in value]
-        if isinstance(value, str) and key not in CODE_KEYS and not _is_date_or_number(value):
+        if isinstance(value, str) and key not in CODE_KEYS and not _is_date_or_amount(value):
             return self.next()
         return value
 
 
-def _is_date_or_number(text: str) -> bool:
+def _is_date_or_amount(text: str) -> bool:
+    """Dates and amounts (``"1200.00"``) the letter computes with; numbers like a customer number are text."""
     try:
         date.fromisoformat(text)
         return True
     except ValueError:
         pass
     try:
-        Decimal(text)
-        return True
+        return "." in text and Decimal(text).is_finite()
     except InvalidOperation:
         return False
 
@@ -184,8 +190,10 @@ def walk(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     root.addHandler(handler)
     with application.app_context():
         try:
-            scripts = store_scripts(world.client_id, [world.admin_id, world.user_id])
-            browser = log_in(application.test_client(), world.admin_id)
+            operator = template.worlds.operator_id
+            scripts = store_scripts(world.client_id, [world.admin_id, world.user_id, operator])
+            # The operator is the firm's administrator too: every page of the app is open to them.
+            browser = log_in(application.test_client(), operator)
             writes = WriteLog()
             before = snapshot()
             answers = list(_get_everything(application, browser, world, writes))
@@ -269,6 +277,22 @@ def test_every_answer_sends_the_security_headers(walk: Walk) -> None:
                     missing.append(f"{directive} without inline code")
         if missing:
             failures.append(f"{a.label}: {', '.join(missing)}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_header_can_be_sent_and_a_download_name_adds_no_parameters(walk: Walk) -> None:
+    failures = []
+    for a in walk.answers:
+        for name, value in a.headers.items():
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                failures.append(f"{a.label}: {name} cannot be sent (not Latin-1): {value!r}")
+        disposition = a.headers.get("Content-Disposition")
+        if disposition:
+            _kind, params = parse_options_header(disposition)
+            if set(params) - {"filename", "filename*"}:
+                failures.append(f"{a.label}: a stored text added parameters to {disposition!r}")
     assert not failures, "\n".join(failures)
 
 

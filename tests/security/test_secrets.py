@@ -161,7 +161,7 @@ def test_jobs_carry_ids_only_and_no_password_is_in_redis_or_the_rq_dashboard(smt
     for name, value in every_value(redis):
         failures += [f"Redis {name} holds a password" for secret in secrets if secret.encode() in value]
 
-    browser = log_in(smtp_app.test_client(), worlds.a.admin_id)
+    browser = log_in(smtp_app.test_client(), worlds.operator_id)
     pages: list[Any] = [browser.get("/admin/rq/0/view/jobs")]
     pages += [browser.get(f"/admin/rq/0/data/jobs/default/{r}/100/asc/1.json") for r in ("finished", "failed")]
     pages += [browser.get(f"/admin/rq/0/data/job/{job_id}.json") for job_id in ids]

@@ -387,6 +387,18 @@ def build_firm(name: str, tag: str) -> FirmWorld:
     return world
 
 
+def build_operator(world: FirmWorld) -> int:
+    """The deployment's operator, who also keeps the books of ``world``'s firm (as an administrator)."""
+    operator = accounts.create_user(f"drift@{world.tag.lower()}.no", f"Drift {world.tag}", PASSWORD)
+    operator.is_operator = True
+    client = db.session.get(Client, world.client_id)
+    assert client is not None
+    accounts.add_member(operator, client, ROLE_ADMIN)
+    db.session.commit()
+    world.ids[User].append(operator.id)
+    return int(operator.id)
+
+
 def _keep_everything_of(world: FirmWorld) -> None:
     """Ids the flows made on their own (letters, steps, fee posts, mails, payments, audit events)."""
     cid = world.client_id
