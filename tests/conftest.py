@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -112,24 +113,53 @@ def app_config(database_url: str, redis_url: str, tmp_path: Any) -> dict[str, An
         "RATELIMIT_ENABLED": False,
         "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "LEDGER_TODAY": TODAY,
+        # Still scrypt, at a cost that keeps hundreds of logins in the suite quick.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
         "SMTP_HOST": None,
     }
 
 
 @pytest.fixture
-def app(app_config: dict[str, Any], tmp_path: Any) -> Iterator[Flask]:
+def app(app_config: dict[str, Any], tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    url = app_config["SQLALCHEMY_DATABASE_URI"]
+    sqlite_file = _sqlite_path(url)
+    if sqlite_file is not None and not os.path.exists(sqlite_file):
+        # A copy of the session's empty schema is much quicker than create_all for every test.
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), sqlite_file)
     application = create_app(app_config)
     application.instance_path = str(tmp_path / "instance")
     os.makedirs(application.instance_path, exist_ok=True)
     with application.app_context():
-        db.drop_all()
-        db.create_all()
+        if sqlite_file is None:
+            db.drop_all()
+            db.create_all()
         try:
             yield application
         finally:
             db.session.remove()
-            db.drop_all()
+            if sqlite_file is None:
+                db.drop_all()
             db.engine.dispose()
+
+
+def _sqlite_path(url: str) -> str | None:
+    prefix = "sqlite:///"
+    return url[len(prefix) :] if url.startswith(prefix) and len(url) > len(prefix) else None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An SQLite file with every table, made once per session."""
+    path = str(tmp_path_factory.mktemp("schema") / "template.sqlite3")
+    from cryptography.fernet import Fernet
+
+    config = {"TESTING": True, "SECRET_KEY": "x", "ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    application = create_app({**config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with application.app_context():
+        db.create_all()
+        db.session.remove()
+        db.engine.dispose()
+    return path
 
 
 @pytest.fixture
