@@ -19,8 +19,9 @@ from tests import factories
 
 
 @pytest.fixture
-def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
-    # Svea calls fail fast in tests: short timeouts, tiny backoff between GET retries.
+def app_config(app_config: dict[str, Any], database_url: str) -> dict[str, Any]:
+    # Svea calls fail fast in tests: short timeouts, tiny backoff between GET retries. (database_url is
+    # named so that pytest sees the backend parameter behind the overridden fixture.)
     return {**app_config, "SVEA_BACKOFF_SECONDS": 0.01, "SVEA_READ_TIMEOUT": 5.0, "SVEA_CONNECT_TIMEOUT": 2.0}
 
 

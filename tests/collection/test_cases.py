@@ -86,6 +86,7 @@ def test_a_double_click_sends_the_post_once(logged_in: Any, svea_firm: Any, sand
     assert len(sandbox.requests()) == 1
 
 
+@pytest.mark.all_backends
 def test_two_users_marking_the_same_post_at_once_make_one_case(
     logged_in: Any, svea_firm: Any, sandbox: Any, monkeypatch: Any
 ) -> None:
@@ -106,6 +107,7 @@ def test_two_users_marking_the_same_post_at_once_make_one_case(
     assert len(fresh(SveaCase)) == 1
 
 
+@pytest.mark.all_backends
 def test_the_submit_job_run_twice_posts_once_and_then_only_asks(logged_in: Any, svea_firm: Any, sandbox: Any) -> None:
     case, _post = submit_one(logged_in, svea_firm)
     request_id = case.request_id

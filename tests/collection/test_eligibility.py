@@ -126,6 +126,7 @@ def test_a_customer_with_an_open_case_gets_newly_overdue_posts_directly(
     assert "OTHERFRESH" not in table and "NOTYET" not in table and ">OLD<" not in table
 
 
+@pytest.mark.all_backends
 def test_with_gruppere_poster_one_row_and_one_case_per_customer(logged_in: Any, svea_firm: Any, sandbox: Any) -> None:
     configure_svea(svea_firm.client.id, sandbox.url, level="inkasso", group=True)
     kari, fjord = debtor(svea_firm.client.id), company(svea_firm.client.id)
@@ -168,6 +169,7 @@ def _pure_first_day(step: int, deadline: date | None, due: date, policy: Dunning
     return eligible_for_svea_after(state, policy, offer_days)
 
 
+@pytest.mark.all_backends
 @pytest.mark.parametrize(("reminders", "notice"), [(0, False), (1, False), (2, True), (0, True)])
 def test_the_database_rule_agrees_with_the_pure_dunning_rule(
     app: Any, svea_firm: Any, sandbox: Any, reminders: int, notice: bool
