@@ -77,7 +77,6 @@ class RunSettings:
     handover_level: str
     policy: rules.DunningPolicy
     interest_enabled: bool
-    offer_after_days: int
     reminder_fees: tuple[DatedValue, ...]
     interest_rates: tuple[DatedValue, ...]
 
@@ -104,7 +103,6 @@ def run_settings(client_id: int) -> RunSettings:
         handover_level=setup_services.svea_settings(client_id).handover_level,
         policy=policy,
         interest_enabled=dunning.interest_enabled,
-        offer_after_days=dunning.offer_after_days,
         reminder_fees=setup_services.figure_table("reminder_fee"),
         interest_rates=setup_services.figure_table("late_interest_rate"),
     )
@@ -596,7 +594,8 @@ def start_run(client_id: int, run_date: date, today: date, user_id: int | None) 
     if run is None:
         run = ReminderRun(client_id=client_id, run_date=run_date, state=RUN_PREVIEW, created_by_id=user_id)
         db.session.add(run)
-        audit.record(client_id, "dunning.run_start", "reminder_run", None, run_date.isoformat(), user_id=user_id)
+        db.session.flush()
+        audit.record(client_id, "dunning.run_start", "reminder_run", run.id, run_date.isoformat(), user_id=user_id)
         db.session.commit()
     return run
 
