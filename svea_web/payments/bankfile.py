@@ -102,7 +102,11 @@ def detect_kind(data: bytes) -> str:
 
 def parse_payment_file(data: bytes) -> ParsedFile:
     from svea_web.payments import camt054, ocr
+    from svea_web.rules.parsing import MAX_AMOUNT
 
     kind = detect_kind(data)
     with collector_paused():
-        return ocr.parse(data) if kind == KIND_OCR else camt054.parse(data)
+        parsed = ocr.parse(data) if kind == KIND_OCR else camt054.parse(data)
+    if sum((abs(t.amount) for t in parsed.transactions), Decimal(0)) > MAX_AMOUNT:
+        raise PaymentFileError("", "Summen av beløpene i filen er for stor")
+    return parsed

@@ -19,17 +19,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
 from svea_web.payments.bankfile import KIND_CAMT054, BankTransaction, ParsedFile, PaymentFileError
+from svea_web.rules.parsing import MAX_AMOUNT
 
 NAMESPACE = re.compile(r"\{urn:iso:std:iso:20022:tech:xsd:camt\.054\.001\.(0[2-9]|1[0-3])\}Document")
 _KID = re.compile(r"[0-9]{1,24}[0-9-]")
 _CENT = Decimal("0.01")
+_AMOUNT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,5})?")
 CURRENCY = "NOK"
 MAX_TEXT = 1000
 
@@ -97,15 +99,15 @@ def _load(data: bytes) -> _Node:
 
 def _amount(node: _Node, currency_required: bool) -> tuple[Decimal, str]:
     raw = (node.element.text or "").strip()
-    try:
-        amount = Decimal(raw)
-    except InvalidOperation:
-        raise PaymentFileError(node.path, f"«{raw}» er ikke et beløp") from None
-    if not amount.is_finite() or amount < 0:
-        raise PaymentFileError(node.path, f"«{raw}» er ikke et gyldig beløp")
+    # ISO 20022 amounts: digits with at most one decimal point, no sign, no exponent.
+    if not _AMOUNT.fullmatch(raw):
+        raise PaymentFileError(node.path, f"«{raw[:40]}» er ikke et beløp")
+    amount = Decimal(raw)
     currency = node.element.get("Ccy", "")
     if currency_required and currency != CURRENCY:
         raise PaymentFileError(node.path, f"beløpet er i {currency or 'ukjent valuta'}; bare {CURRENCY} kan bokføres")
+    if amount > MAX_AMOUNT:
+        raise PaymentFileError(node.path, f"«{raw}» er for stort")
     if amount != amount.quantize(_CENT):
         raise PaymentFileError(node.path, f"«{raw}» har mer enn to desimaler")
     return amount.quantize(_CENT), currency

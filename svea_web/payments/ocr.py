@@ -21,6 +21,7 @@ import netsgiro
 from netsgiro import records as nets_records
 
 from svea_web.payments.bankfile import KIND_OCR, BankTransaction, ParsedFile, PaymentFileError
+from svea_web.rules.parsing import MAX_AMOUNT
 
 RECORD_LENGTH = 80
 _CENT = Decimal("0.01")
@@ -130,6 +131,8 @@ def parse(data: bytes) -> ParsedFile:
             else None
         )
         amount = (Decimal(item1.amount) / 100 * (-1 if item1.sign == "-" else 1)).quantize(_CENT)
+        if abs(amount) > MAX_AMOUNT:
+            raise PaymentFileError(f"Linje {assignment.pending_line}", f"beløpet {amount} er for stort")
         account = item2.debit_account
         assignment.amounts.append(amount)
         start = assignment.start

@@ -26,6 +26,7 @@ from svea_web.payments.models import (
     PAYMENT_DISMISSED,
     PAYMENT_UNMATCHED,
     SOURCES,
+    Payment,
     PaymentImport,
 )
 from svea_web.payments.services import PaymentError
@@ -275,6 +276,7 @@ def detail(payment_id: int) -> ResponseReturnValue:
 @bp.route("/<int:payment_id>/match", methods=["POST"])
 @client_required
 def match(payment_id: int) -> ResponseReturnValue:
+    get_scoped_or_404(Payment, payment_id)
     form = MatchForm()
     if not form.validate_on_submit():
         flash(_("Velg posten eller kunden innbetalingen gjelder."), "error")
@@ -297,6 +299,7 @@ def match(payment_id: int) -> ResponseReturnValue:
 @bp.route("/<int:payment_id>/reverse", methods=["POST"])
 @admin_required
 def reverse(payment_id: int) -> ResponseReturnValue:
+    get_scoped_or_404(Payment, payment_id)
     form = ReasonForm()
     if not form.validate_on_submit():
         flash(_("Skriv hvorfor innbetalingen reverseres."), "error")
@@ -313,6 +316,7 @@ def reverse(payment_id: int) -> ResponseReturnValue:
 @bp.route("/<int:payment_id>/dismiss", methods=["POST"])
 @admin_required
 def dismiss(payment_id: int) -> ResponseReturnValue:
+    get_scoped_or_404(Payment, payment_id)
     form = ReasonForm()
     if not form.validate_on_submit():
         flash(_("Skriv hvorfor innbetalingen fjernes fra køen."), "error")

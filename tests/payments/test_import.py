@@ -215,5 +215,6 @@ def test_payments_of_another_firm_are_not_seen(logged_in, firm, make_firm, clien
     db.session.add(theirs)
     db.session.commit()
     assert logged_in.get(f"/payments/{theirs.id}").status_code == 404
-    assert logged_in.post(f"/payments/{theirs.id}/match", data={"customer_id": stranger.id}).status_code == 302
+    assert logged_in.post(f"/payments/{theirs.id}/match", data={"customer_id": stranger.id}).status_code == 404
+    assert logged_in.post(f"/payments/{theirs.id}/reverse", data={"reason": "x"}).status_code == 404
     assert db.session.get(Payment, theirs.id).state == PAYMENT_UNMATCHED
