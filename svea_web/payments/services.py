@@ -583,18 +583,22 @@ def _kr(amount: Decimal) -> str:
 
 
 def _after_booking(client_id: int, reports: int) -> None:
-    """Queue the report job once the booking is committed (a worker may run it at once)."""
-    if reports:
-        from svea_web.jobs_queue import SVEA_RETRY, enqueue
-        from svea_web.payments import jobs
+    """Once the booking is committed (a worker may run the jobs at once): report to Svea, then refresh
+    the cases from Svea (DESIGN flow 6: a registered payment triggers the status sync)."""
+    if not reports:
+        return
+    from svea_web.collection.services import request_sync
+    from svea_web.jobs_queue import SVEA_RETRY, enqueue
+    from svea_web.payments import jobs
 
-        enqueue(
-            jobs.send_direct_payments,
-            client_id,
-            retry=SVEA_RETRY,
-            on_give_up=jobs.send_direct_payments_gave_up,
-            client_id=client_id,
-        )
+    enqueue(
+        jobs.send_direct_payments,
+        client_id,
+        retry=SVEA_RETRY,
+        on_give_up=jobs.send_direct_payments_gave_up,
+        client_id=client_id,
+    )
+    request_sync(client_id)
 
 
 @dataclass

@@ -65,7 +65,10 @@ def test_full_payment_into_the_firm_closes_the_case_at_svea(logged_in, firm, san
     assert Decimal(at_svea["amounts"]["principal"]["remaining"]) == 0
     case = db.session.get(SveaCase, handed.case.id)
     assert case.state == CASE_CLOSED and case.close_reason == "PAID_TO_CREDITOR"
-    assert services.CLOSED_PAID_TEXT in events(case.id)
+    history = events(case.id)
+    assert services.CLOSED_PAID_TEXT in history
+    # The payment also asked for a status sync, which brought Svea's own account of the closing.
+    assert "Hovedstolen er betalt til kreditor. Saken er avsluttet." in history
     assert db.session.scalar(select(CasePost.active).where(CasePost.case_id == case.id)) is False
     page = logged_in.get(response.headers["Location"]).get_data(as_text=True)
     assert "Meldt som direkte innbetaling" in page and "Saken avsluttet" in page
