@@ -10,6 +10,7 @@ collection and never calls itself a reminder ("purring"); a test reads its text 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -214,6 +215,8 @@ def letter_text(content: dict[str, Any]) -> LetterText:
     if creditor.get("account_no"):
         creditor_lines.append(f"Kontonr. {account_display(creditor['account_no'])}")
     slug = "inkassovarsel" if kind == "notice" else "betalingspaminnelse"
+    # The file name goes into HTTP and mail headers: ASCII letters, digits and dashes only.
+    customer_part = re.sub(r"[^A-Za-z0-9]+", "-", str(recipient.get("customer_no") or "")).strip("-") or "kunde"
     return LetterText(
         title=KIND_TITLES[kind],
         subtitle=subtitle,
@@ -225,7 +228,7 @@ def letter_text(content: dict[str, Any]) -> LetterText:
         total=total,
         paragraphs=paragraphs,
         closing=closing,
-        filename=f"{slug}-{recipient.get('customer_no') or 'kunde'}-{content['run_date']}.pdf",
+        filename=f"{slug}-{customer_part}-{content['run_date']}.pdf",
     )
 
 

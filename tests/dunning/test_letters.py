@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import zlib
 from datetime import date
+from decimal import Decimal
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from svea_web.dunning import jobs, services
+from svea_web.dunning.letters import build_content, letter_text
 from svea_web.dunning.models import ReminderLetter, ReminderRun
 from svea_web.extensions import db
 from svea_web.jobs_queue import enqueue
@@ -174,3 +176,30 @@ def test_the_mail_status_polls_until_every_letter_is_on_its_way(logged_in: Flask
     status = html(logged_in.get(f"/dunning/runs/{run_id}?part=status", headers={"HX-Request": "true"}))
     assert "hx-trigger" not in status and '<dd id="mail-outbox">3</dd>' in status
     assert db.session.query(OutgoingMail).count() == 3
+
+
+def test_the_pdf_file_name_keeps_to_safe_characters_whatever_the_customer_number() -> None:
+    line = {
+        "post_id": 1,
+        "invoice_no": "1",
+        "invoice_date": date(2026, 10, 1),
+        "due_date": date(2026, 10, 15),
+        "kid": None,
+        "step_no": 1,
+        "principal": Decimal("100.00"),
+        "earlier_fees": Decimal("0.00"),
+        "fee": Decimal("0.00"),
+        "interest": Decimal("0.00"),
+        "interest_rate": None,
+        "amount_due": Decimal("100.00"),
+        "deadline": date(2026, 12, 11),
+    }
+    for customer_no, expected in [
+        ('<b>"Ø 12";x=1</b>', "inkassovarsel-b-12-x-1-b-2026-11-27.pdf"),
+        ("", "inkassovarsel-kunde-2026-11-27.pdf"),
+        ("A-100", "inkassovarsel-A-100-2026-11-27.pdf"),
+    ]:
+        content = build_content(
+            "notice", RUN_DATE, {"name": "Firma AS"}, {"name": "X", "customer_no": customer_no}, [line]
+        )
+        assert letter_text(content).filename == expected
