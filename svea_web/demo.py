@@ -14,6 +14,7 @@ from stdnum.no import fodselsnummer, orgnr
 from svea_web.accounts import services as accounts
 from svea_web.accounts.models import ROLE_ADMIN, Client, User
 from svea_web.crypto import encrypt_secret
+from svea_web.dunning.models import LetterSettings
 from svea_web.extensions import db
 from svea_web.ledger.models import (
     KIND_COMPANY,
@@ -296,5 +297,30 @@ def seed_demo(today: date, svea_base_url: str | None = None) -> DemoLogin:
         )
     )
     db.session.add(DunningSettings(client_id=client.id))
+    # The second firm runs its own reminders before Svea takes over collection (level Inkasso).
+    db.session.add(
+        SveaSettings(
+            client_id=second.id,
+            customer_no=DEMO_SVEA_CUSTOMER_NO,
+            username=DEMO_SVEA_USERNAME,
+            password_encrypted=encrypt_secret(DEMO_SVEA_PASSWORD),
+            handover_level="inkasso",
+            kid_length=25,
+            group_by_customer=True,
+            base_url=svea_base_url,
+            has_agreement=True,
+        )
+    )
+    db.session.add(
+        DunningSettings(
+            client_id=second.id,
+            in_app_steps=2,
+            notice_enabled=True,
+            fee_enabled=True,
+            interest_enabled=True,
+            min_amount=Decimal("100"),
+        )
+    )
+    db.session.add(LetterSettings(client_id=second.id, account_no="86011117947"))
     db.session.commit()
     return DemoLogin(DEMO_EMAIL, DEMO_PASSWORD, client)

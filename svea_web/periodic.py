@@ -60,9 +60,7 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         "svea-settlements", "svea_web.payments.jobs.fetch_all_settlements", "SETTLEMENT_INTERVAL_SECONDS", 3600
     ),
     # RULES.md: paused reminders whose pause has ended go on with their next step.
-    PeriodicTask(
-        "resume-reminders", "svea_web.dunning.jobs.resume_paused_reminders", "REMINDER_INTERVAL_SECONDS", 3600
-    ),
+    PeriodicTask("resume-reminders", "svea_web.dunning.jobs.resume_expired_pauses", "REMINDER_INTERVAL_SECONDS", 3600),
 )
 
 LEADER_KEY = "svea:periodic:leader"
