@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.sql.selectable import Subquery
 
 from svea_web.clock import OSLO
@@ -160,9 +160,9 @@ def _stage_case(
 ) -> ColumnElement[int]:
     """The post's stage as an index into STAGES: the first of these that holds for it."""
     index = STAGE_KEYS.index
+    # Most overdue posts are in no case: test that first and ask which case only for those that are.
     return case(
-        (svea_open, index("svea_open")),
-        (in_case, index("svea_pending")),
+        (in_case, case((svea_open, index("svea_open")), else_=index("svea_pending"))),
         (paused, index("paused")),
         (new, index("new")),
         (reminded, index("reminded")),
@@ -170,15 +170,15 @@ def _stage_case(
     )
 
 
-def _customer_pause(client_id: int, day: date, since: datetime | None = None) -> Subquery:
+def _customer_pause(client_id: int, day: date, since: datetime | None = None) -> Select[Any]:
     """Customers under a purrestopp on the day (svea_web.dunning: ``paused_until`` is the resume day)."""
-    stmt = select(CustomerPause.customer_id.label("customer_id")).where(
+    stmt = select(CustomerPause.customer_id).where(
         CustomerPause.client_id == client_id,
         or_(CustomerPause.paused_until.is_(None), CustomerPause.paused_until > day),
     )
     if since is not None:
         stmt = stmt.where(CustomerPause.created_at < since)
-    return stmt.subquery("customer_pause")
+    return stmt
 
 
 def _post_paused(day: date) -> ColumnElement[bool]:
@@ -189,12 +189,30 @@ def _post_paused(day: date) -> ColumnElement[bool]:
     )
 
 
+def _firm_rows_filter(client_id: int) -> ColumnElement[bool]:
+    """The firm's posts, for a query that reads most of each post's columns.
+
+    SQLite follows an index to each row with one look-up per row; when the firm holds most of the
+    file's posts (the embedded deployment), reading the table front to back costs half as much
+    (bench/bench_overview.py). An expression on the column keeps SQLite off the index. PostgreSQL
+    plans this by itself.
+    """
+    firm = CustomerPost.client_id == client_id
+    if db.engine.dialect.name != "sqlite":
+        return firm
+    firm_posts = db.session.scalar(select(func.count()).select_from(CustomerPost).where(firm)) or 0
+    all_posts = db.session.scalar(select(func.count()).select_from(CustomerPost)) or 0
+    return (CustomerPost.client_id + 0) == client_id if firm_posts * 2 >= all_posts else firm
+
+
 class _PostState:
     """Each post's open amount and stage on one day, for the overview's queries to select from."""
 
     open_amount: SQLColumnExpression[Any]
 
-    def posts(self, *columns: Any) -> Select[Any]:
+    def posts(self, *columns: Any, with_stage: bool = True) -> Select[Any]:
+        """The client's posts open on the day, selecting ``columns``; joined with what their stage
+        needs unless ``with_stage`` is off (the buckets need the open amount only)."""
         raise NotImplementedError
 
     def stage(self) -> ColumnElement[int]:
@@ -208,19 +226,22 @@ class _PostState:
         self.client_id = client_id
         self.as_of = as_of
         self.policy = policy
-
-    def bucket(self) -> ColumnElement[int]:
-        due = CustomerPost.due_date
-        whens: list[tuple[ColumnElement[bool], int]] = []
-        for index, bucket in enumerate(BUCKETS[:-1]):
-            assert bucket.days_to is not None
-            whens.append((due >= self.as_of - timedelta(days=bucket.days_to), index))
-        return case(*whens, else_=len(BUCKETS) - 1)
+        self.firm_rows = _firm_rows_filter(client_id)
 
     def overdue_debit(self) -> ColumnElement[bool]:
         """Overdue money: credit notes and overpayments are not owed, and neither dunning nor Svea
         takes them."""
         return and_(CustomerPost.due_date < self.as_of, self.open_amount >= HALF_CENT)
+
+    def bucket_totals(self) -> Select[Any]:
+        """Rows of (bucket index, posts, open amount)."""
+        whens = [
+            (CustomerPost.due_date >= self.as_of - timedelta(days=bucket.days_to), index)
+            for index, bucket in enumerate(BUCKETS)
+            if bucket.days_to is not None
+        ]
+        bucket = case(*whens, else_=len(BUCKETS) - 1).label("ov_bucket")
+        return self.posts(bucket, func.count(), func.sum(self.open_amount), with_stage=False).group_by("ov_bucket")
 
 
 class _Today(_PostState):
@@ -230,28 +251,42 @@ class _Today(_PostState):
     def __init__(self, client_id: int, as_of: date, policy: eligibility.Policy) -> None:
         super().__init__(client_id, as_of, policy)
         self.open_amount = CustomerPost.open_amount
-        self.customer_pause = _customer_pause(client_id, as_of)
 
-    def posts(self, *columns: Any) -> Select[Any]:
-        return (
-            select(*columns)
-            .select_from(CustomerPost)
-            .outerjoin(SveaCase, SveaCase.id == CustomerPost.svea_case_id)
-            .outerjoin(self.customer_pause, self.customer_pause.c.customer_id == CustomerPost.customer_id)
-            .where(CustomerPost.client_id == self.client_id, CustomerPost.status == STATUS_OPEN)
-        )
+    def posts(self, *columns: Any, with_stage: bool = True) -> Select[Any]:
+        # The stage needs no join: its lookups are small lists the database builds once per query.
+        # Without it, the ledger's (client, status, due date, open amount) index holds all it reads.
+        firm = self.firm_rows if with_stage else CustomerPost.client_id == self.client_id
+        return select(*columns).select_from(CustomerPost).where(firm, CustomerPost.status == STATUS_OPEN)
 
     def stage(self) -> ColumnElement[int]:
+        open_cases = select(SveaCase.id).where(self.open_cases())
         return _stage_case(
-            svea_open=SveaCase.state == CASE_OPEN,
+            svea_open=CustomerPost.svea_case_id.in_(open_cases),
             in_case=CustomerPost.svea_case_id.is_not(None),
-            paused=or_(_post_paused(self.as_of), self.customer_pause.c.customer_id.is_not(None)),
+            paused=or_(
+                _post_paused(self.as_of),
+                CustomerPost.customer_id.in_(_customer_pause(self.client_id, self.as_of)),
+            ),
             new=and_(*eligibility.eligible_conditions(self.client_id, self.policy, self.as_of)),
             reminded=CustomerPost.reminder_step > 0,
         )
 
     def open_cases(self) -> ColumnElement[bool]:
         return and_(SveaCase.client_id == self.client_id, SveaCase.state == CASE_OPEN)
+
+    def bucket_totals(self) -> Select[Any]:
+        # One range of due dates per bucket: each part reads a slice of the ledger's (client, status,
+        # due date, open amount) index, with nothing to sort or group.
+        due = CustomerPost.due_date
+        parts = []
+        for index, bucket in enumerate(BUCKETS):
+            part = self.posts(literal(index), func.count(), func.sum(self.open_amount), with_stage=False)
+            if bucket.days_to is not None:
+                part = part.where(due >= self.as_of - timedelta(days=bucket.days_to))
+            if bucket.days_from is not None:
+                part = part.where(due <= self.as_of - timedelta(days=bucket.days_from))
+            parts.append(part)
+        return union_all(*parts)  # type: ignore[return-value]
 
 
 class _Past(_PostState):
@@ -262,14 +297,6 @@ class _Past(_PostState):
         self.next_day = start_of_day_utc(as_of + timedelta(days=1))
         self.adjustment = self._adjustment()
         self.steps = self._steps()
-        self.cases = self._cases()
-        self.customer_case = (
-            select(SveaCase.customer_id.label("customer_id"))
-            .where(self.case_active())
-            .group_by(SveaCase.customer_id)
-            .subquery("customer_case")
-        )
-        self.customer_pause = _customer_pause(client_id, as_of, since=self.next_day)
         self.open_amount = CustomerPost.open_amount + func.coalesce(self.adjustment.c.amount, 0)
 
     def _adjustment(self) -> Subquery:
@@ -316,30 +343,25 @@ class _Past(_PostState):
             ),
         )
 
-    def _cases(self) -> Subquery:
-        acknowledged = case((SveaCase.acknowledged_at < self.next_day, 1), else_=0)
+    def _posts_in_cases(self, *conditions: ColumnElement[bool]) -> Select[Any]:
         return (
-            select(CasePost.post_id.label("post_id"), func.max(acknowledged).label("acknowledged"))
+            select(CasePost.post_id)
             .join(SveaCase, SveaCase.id == CasePost.case_id)
-            .where(self.case_active())
-            .group_by(CasePost.post_id)
-            .subquery("cases")
+            .where(self.case_active(), *conditions)
         )
 
-    def posts(self, *columns: Any) -> Select[Any]:
-        return (
+    def posts(self, *columns: Any, with_stage: bool = True) -> Select[Any]:
+        stmt = (
             select(*columns)
             .select_from(CustomerPost)
             .outerjoin(self.adjustment, self.adjustment.c.post_id == CustomerPost.id)
-            .outerjoin(self.steps, self.steps.c.post_id == CustomerPost.id)
-            .outerjoin(self.cases, self.cases.c.post_id == CustomerPost.id)
-            .outerjoin(self.customer_pause, self.customer_pause.c.customer_id == CustomerPost.customer_id)
-            .outerjoin(self.customer_case, self.customer_case.c.customer_id == CustomerPost.customer_id)
-            .where(
-                CustomerPost.client_id == self.client_id,
-                CustomerPost.invoice_date <= self.as_of,
-                func.abs(self.open_amount) >= HALF_CENT,
-            )
+        )
+        if with_stage:
+            stmt = stmt.outerjoin(self.steps, self.steps.c.post_id == CustomerPost.id)
+        return stmt.where(
+            self.firm_rows,
+            CustomerPost.invoice_date <= self.as_of,
+            func.abs(self.open_amount) >= HALF_CENT,
         )
 
     def stage(self) -> ColumnElement[int]:
@@ -352,15 +374,17 @@ class _Past(_PostState):
             )
         else:
             ready = and_(sent >= policy.required_steps, self.steps.c.last_deadline < self.as_of)
+        customers_with_case = select(SveaCase.customer_id).where(self.case_active())
         new = and_(
             CustomerPost.kind == POST_INVOICE,
             self.open_amount >= max(Decimal(policy.min_amount), HALF_CENT),
-            or_(ready, self.customer_case.c.customer_id.is_not(None)),
+            or_(ready, CustomerPost.customer_id.in_(customers_with_case)),
         )
+        paused_customers = _customer_pause(self.client_id, self.as_of, since=self.next_day)
         return _stage_case(
-            svea_open=self.cases.c.acknowledged == 1,
-            in_case=self.cases.c.post_id.is_not(None),
-            paused=or_(_post_paused(self.as_of), self.customer_pause.c.customer_id.is_not(None)),
+            svea_open=CustomerPost.id.in_(self._posts_in_cases(SveaCase.acknowledged_at < self.next_day)),
+            in_case=CustomerPost.id.in_(self._posts_in_cases()),
+            paused=or_(_post_paused(self.as_of), CustomerPost.customer_id.in_(paused_customers)),
             new=new,
             reminded=sent > 0,
         )
@@ -369,86 +393,83 @@ class _Past(_PostState):
         return and_(self.case_active(), SveaCase.acknowledged_at < self.next_day)
 
 
-def _buckets_and_stages(state: _PostState) -> tuple[list[Bucket], list[Stage]]:
-    inner = state.posts(
-        state.bucket().label("bucket"),
-        case((state.overdue_debit(), state.stage()), else_=-1).label("stage"),
-        state.open_amount.label("open_amount"),
-    ).subquery("open_posts")
-    rows = db.session.execute(
-        select(inner.c.bucket, inner.c.stage, func.count(), func.sum(inner.c.open_amount)).group_by(
-            inner.c.bucket, inner.c.stage
-        )
-    ).all()
-    bucket_count = [0] * len(BUCKETS)
-    bucket_amount = [Decimal("0")] * len(BUCKETS)
-    stage_count = [0] * len(STAGES)
-    stage_amount = [Decimal("0")] * len(STAGES)
-    for bucket, stage, count, amount in rows:
-        bucket_count[bucket] += count
-        bucket_amount[bucket] += _money(amount)
-        if stage >= 0:
-            stage_count[stage] += count
-            stage_amount[stage] += _money(amount)
-    buckets = [
-        Bucket(d.key, d.label, d.days_from, d.days_to, bucket_count[i], bucket_amount[i]) for i, d in enumerate(BUCKETS)
-    ]
-    stages = [Stage(d.key, d.label, stage_count[i], stage_amount[i]) for i, d in enumerate(STAGES)]
-    return buckets, stages
+def _buckets(state: _PostState) -> list[Bucket]:
+    counts = [0] * len(BUCKETS)
+    amounts = [Decimal("0")] * len(BUCKETS)
+    for index, count, amount in db.session.execute(state.bucket_totals()):
+        counts[index] = count
+        amounts[index] = _money(amount)
+    return [Bucket(d.key, d.label, d.days_from, d.days_to, counts[i], amounts[i]) for i, d in enumerate(BUCKETS)]
 
 
-def _top_debtors(state: _PostState, limit: int) -> list[Debtor]:
-    inner = (
+def _stages_and_debtors(state: _PostState, limit: int) -> tuple[list[Stage], list[Debtor]]:
+    """One pass over the overdue posts, summed per customer and stage; from those sums one statement
+    gives the stages (summed over the customers) and the top debtors (the largest customers)."""
+    per_customer = (
         state.posts(
             CustomerPost.customer_id.label("customer_id"),
-            CustomerPost.due_date.label("due_date"),
-            state.open_amount.label("open_amount"),
             state.stage().label("stage"),
+            func.count().label("posts"),
+            func.sum(state.open_amount).label("amount"),
+            func.min(CustomerPost.due_date).label("oldest_due"),
         )
         .where(state.overdue_debit())
-        .subquery("overdue_posts")
+        .group_by(CustomerPost.customer_id, "stage")
+        .cte("per_customer")
     )
-    total = func.sum(inner.c.open_amount).label("total")
-    ranked = (
+    c = per_customer.c
+    by_stage = select(
+        literal(0).label("part"),
+        c.stage,
+        func.sum(c.posts),
+        func.sum(c.amount),
+        func.min(c.oldest_due),
+    ).group_by(c.stage)
+    amount = func.sum(c.amount).label("total")
+    top = (
         select(
-            inner.c.customer_id,
-            total,
-            func.count().label("posts"),
-            func.min(inner.c.due_date).label("oldest_due"),
-            func.max(inner.c.stage).label("stage"),
+            literal(1).label("part"),
+            c.customer_id,
+            func.sum(c.posts),
+            amount,
+            func.min(c.oldest_due),
+            # The furthest stage any of the customer's overdue posts has reached.
+            func.max(c.stage),
         )
-        .group_by(inner.c.customer_id)
-        .order_by(total.desc(), inner.c.customer_id)
+        .group_by(c.customer_id)
+        .order_by(amount.desc(), c.customer_id)
         .limit(limit)
-        .subquery("ranked")
+        .subquery("top")
     )
-    rows = db.session.execute(
-        select(
-            ranked.c.customer_id,
-            Customer.name,
-            Customer.customer_no,
-            ranked.c.total,
-            ranked.c.posts,
-            ranked.c.oldest_due,
-            ranked.c.stage,
-        )
-        .join(Customer, Customer.id == ranked.c.customer_id)
-        .order_by(ranked.c.total.desc(), ranked.c.customer_id)
-    ).all()
-    numbers = _case_numbers(state, [row.customer_id for row in rows])
-    return [
+    counts = [0] * len(STAGES)
+    amounts = [Decimal("0")] * len(STAGES)
+    ranked: list[tuple[int, int, Decimal, date, int]] = []
+    rows = db.session.execute(union_all(by_stage.add_columns(literal(0)), select(*top.c)))
+    for part, key, posts, total, oldest_due, stage in rows:
+        if part == 0:
+            counts[key] = posts
+            amounts[key] = _money(total)
+        else:
+            ranked.append((key, posts, _money(total), _as_date(oldest_due), stage))
+    ranked.sort(key=lambda row: (-row[2], row[0]))
+    ids = [row[0] for row in ranked]
+    named = select(Customer.id, Customer.name, Customer.customer_no).where(Customer.id.in_(ids))
+    names = {row.id: (row.name, row.customer_no) for row in db.session.execute(named)} if ids else {}
+    numbers = _case_numbers(state, ids)
+    debtors = [
         Debtor(
-            customer_id=row.customer_id,
-            name=row.name,
-            customer_no=row.customer_no,
-            amount=_money(row.total),
-            posts=row.posts,
-            oldest_due=_as_date(row.oldest_due),
-            stage=STAGES[row.stage],
-            case_numbers=tuple(numbers.get(row.customer_id, ())),
+            customer_id=customer_id,
+            name=names[customer_id][0],
+            customer_no=names[customer_id][1],
+            amount=total,
+            posts=posts,
+            oldest_due=oldest_due,
+            stage=STAGES[stage],
+            case_numbers=tuple(numbers.get(customer_id, ())),
         )
-        for row in rows
+        for customer_id, posts, total, oldest_due, stage in ranked
     ]
+    return [Stage(d.key, d.label, counts[i], amounts[i]) for i, d in enumerate(STAGES)], debtors
 
 
 def _as_date(value: Any) -> date:
@@ -491,45 +512,50 @@ def _monthly(client_id: int, as_of: date, count: int = 12) -> list[Month]:
     next_day = start_of_day_utc(as_of + timedelta(days=1))
     starts_utc = [start_of_day_utc(s) for s in starts]
 
-    after_reminder = (
-        select(ReminderStep.id)
-        .where(ReminderStep.post_id == PaymentAllocation.post_id, ReminderStep.sent_on <= Payment.paid_on)
-        .exists()
+    not_reversed = or_(PaymentAllocation.reversed_at.is_(None), PaymentAllocation.reversed_at >= next_day)
+    # The payments module records every payment booked on a post in a Svea case as a direct payment
+    # to report; a cancelled report means the case never reached Svea.
+    reported = and_(
+        DirectPaymentReport.allocation_id == PaymentAllocation.id, DirectPaymentReport.state != REPORT_CANCELLED
     )
-    # The payments module records every payment booked on a post in a Svea case as a direct
-    # payment to report; a cancelled report means the case never reached Svea.
-    in_case = DirectPaymentReport.id.is_not(None)
-    kind = case((in_case, 1), (after_reminder, 0), else_=-1)
-    paid = (
-        select(
-            _month_index(Payment.paid_on, starts).label("month"),
-            kind.label("kind"),
-            PaymentAllocation.amount.label("amount"),
-        )
+    in_case = (
+        select(_month_index(Payment.paid_on, starts).label("month"), PaymentAllocation.amount.label("amount"))
+        .select_from(DirectPaymentReport)
+        .join(PaymentAllocation, reported)
         .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .outerjoin(
-            DirectPaymentReport,
-            and_(
-                DirectPaymentReport.allocation_id == PaymentAllocation.id,
-                DirectPaymentReport.state != REPORT_CANCELLED,
-            ),
-        )
         .where(
-            PaymentAllocation.client_id == client_id,
-            Payment.source != SOURCE_SVEA,
+            DirectPaymentReport.client_id == client_id,
             Payment.paid_on >= first,
             Payment.paid_on <= as_of,
-            or_(PaymentAllocation.reversed_at.is_(None), PaymentAllocation.reversed_at >= next_day),
+            not_reversed,
         )
-        .subquery("paid")
+        .subquery("in_case")
     )
-    direct = [[Decimal("0")] * count for _ in range(2)]
-    for month, kind_index, amount in db.session.execute(
-        select(paid.c.month, paid.c.kind, func.sum(paid.c.amount))
-        .where(paid.c.kind >= 0)
-        .group_by(paid.c.month, paid.c.kind)
-    ).all():
-        direct[kind_index][month] += _money(amount)
+    # Starting from the first reminders keeps the query to the reminded posts' payments: most
+    # invoices are paid without one.
+    after_reminder = (
+        select(_month_index(Payment.paid_on, starts).label("month"), PaymentAllocation.amount.label("amount"))
+        .select_from(ReminderStep)
+        .join(PaymentAllocation, PaymentAllocation.post_id == ReminderStep.post_id)
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(
+            ReminderStep.client_id == client_id,
+            ReminderStep.step_no == 1,
+            Payment.paid_on >= ReminderStep.sent_on,
+            Payment.paid_on >= first,
+            Payment.paid_on <= as_of,
+            Payment.source != SOURCE_SVEA,
+            not_reversed,
+            ~select(DirectPaymentReport.id).where(reported).exists(),
+        )
+        .subquery("after_reminder")
+    )
+    direct = []
+    for paid in (after_reminder, in_case):
+        sums = [Decimal("0")] * count
+        for month, amount in db.session.execute(select(paid.c.month, func.sum(paid.c.amount)).group_by(paid.c.month)):
+            sums[month] += _money(amount)
+        direct.append(sums)
 
     settled = (
         select(_month_index(Settlement.settled_on, starts).label("month"), Settlement.principal_total.label("amount"))
@@ -562,13 +588,13 @@ def _count_cases_by_month(client_id: int, column: Any, starts: Sequence[datetime
 def build_overview(client_id: int, as_of: date, today: date, top: int = 10) -> Overview:
     policy = eligibility.policy_for(client_id)
     state: _PostState = (_Today if as_of >= today else _Past)(client_id, as_of, policy)
-    buckets, stages = _buckets_and_stages(state)
+    stages, debtors = _stages_and_debtors(state, top)
     return Overview(
         as_of=as_of,
-        buckets=buckets,
+        buckets=_buckets(state),
         stages=stages,
         months=_monthly(client_id, as_of),
-        debtors=_top_debtors(state, top),
+        debtors=debtors,
     )
 
 
