@@ -13,12 +13,16 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import cast
 
 from redis import Redis
 from rq import Worker
 from rq.exceptions import NoSuchJobError
+from rq.registry import ScheduledJobRegistry
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, SCHEDULER_LOCKING_KEY_TEMPLATE
 from sqlalchemy import select
 
+from svea_web.jobs_queue import QUEUE_NAMES
 from tests.e2e.stack import SeededFirm, Stack, WebUser, wait_until
 
 # 30 % answers are 5xx; 10 % time out: half of those before Svea acts ("slow"), half after it has acted
@@ -48,6 +52,9 @@ class FaultRunResult:
     rejected: int = 0
     unreferenced_posts: int = 0
     mismatched_references: int = 0
+    # RQ's delayed retries past their time at the end, and whether a live scheduler holds RQ's lock.
+    overdue_retries: int = 0
+    scheduler_running: bool = True
 
     def lines(self) -> list[str]:
         faults = sum(count for key, count in self.api_requests.items() if key.endswith(" 503"))
@@ -64,6 +71,8 @@ class FaultRunResult:
             f"workers killed: {len(self.kills)} "
             + "; ".join(f"worker{k.worker} ({k.processes} processes) in {k.job}" for k in self.kills),
             f"cases the user had to press «Prøv igjen» on: {self.retried_by_user}",
+            f"RQ retries overdue at the end: {self.overdue_retries}; "
+            f"RQ scheduler running: {'yes' if self.scheduler_running else 'no'}",
         ]
 
 
@@ -173,10 +182,27 @@ def run(
 
     wait_until(referenced, deadline - time.monotonic(), "every post to carry its case number", 0.5)
     result.drain_seconds = time.monotonic() - started
+    _scheduler_state(stack, result)
     _compare(stack, firm, result)
     result.api_requests = Counter(stack.api_requests_seen()) - requests_before
     result.submit_job_runs = _submit_runs(stack, set(_case_ids(firm.client_id)))
     return result
+
+
+def _scheduler_state(stack: Stack, result: FaultRunResult) -> None:
+    redis = Redis.from_url(stack.redis_url)
+    try:
+        # A retry may be a second or two late while the scheduler polls; more than that, nobody schedules.
+        late = int(time.time()) - 5
+        result.overdue_retries = sum(
+            len(ScheduledJobRegistry(name, connection=redis).get_jobs_to_schedule(late)) for name in QUEUE_NAMES
+        )
+        holder = cast(bytes | None, redis.get(SCHEDULER_LOCKING_KEY_TEMPLATE % "default"))
+        pid = cast(bytes | None, redis.hget(SCHEDULER_KEY_TEMPLATE % holder.decode(), "pid")) if holder else None
+        live = {proc.pid for process in stack.workers if process for proc in process.tree()}
+        result.scheduler_running = pid is not None and int(pid) in live
+    finally:
+        redis.close()
 
 
 def _compare(stack: Stack, firm: SeededFirm, result: FaultRunResult) -> None:

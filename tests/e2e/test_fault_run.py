@@ -27,6 +27,8 @@ CASES = 50
 BATCH = 10  # rows marked per «Opprett»: five presses, the kills fall between them
 
 
+# The stack's start-up counts towards the first test, and a loaded 2-core machine runs the jobs slowly.
+@pytest.mark.timeout(600)
 def test_cases_handed_over_under_faults_and_killed_workers_reach_svea_once_each(stack: Stack) -> None:
     firm = stack.seed_firm(
         "Fjellvind Elektro AS",
@@ -36,7 +38,7 @@ def test_cases_handed_over_under_faults_and_killed_workers_reach_svea_once_each(
     admin = stack.user(firm.admin_email)
 
     result = fault_run.run(
-        stack, firm, admin, faults=fault_run.FAULT_RATES, kill_after_batches=(2, 4), batch=BATCH, timeout=240
+        stack, firm, admin, faults=fault_run.FAULT_RATES, kill_after_batches=(2, 4), batch=BATCH, timeout=420
     )
     print("\n".join(["fault run, CI scale:", *result.lines()]))
 
