@@ -34,14 +34,11 @@ from svea_web.collection.models import (
 )
 from svea_web.extensions import db
 from svea_web.ledger.models import KIND_COMPANY, POST_INVOICE, STATUS_OPEN, Customer, CustomerPost
-from svea_web.ledger.queries import Page
 from svea_web.rules.dunning import DunningPolicy
 from svea_web.setup.services import dunning_settings, svea_settings
 
 # Svea takes at most this many invoices in one case; a bigger group is sent as several cases.
 MAX_INVOICES_PER_CASE = 200
-
-NEW_SORTS = ("due_date", "customer", "open_amount")
 
 
 @dataclass(frozen=True)
@@ -109,7 +106,7 @@ class NewCaseRow:
 
     key: str  # "p<post id>" or "c<customer id>"
     customer: Customer
-    posts: list[CustomerPost]
+    posts: list[Any]  # CustomerPost per post; rows of id, match_no, due_date, open_amount per customer
     open_amount: Decimal
     oldest_due: date
     post_count: int
@@ -126,41 +123,46 @@ def count_rows(client_id: int, policy: Policy, today: date) -> int:
     return int(db.session.scalar(stmt) or 0)
 
 
-def list_rows(
-    client_id: int,
-    policy: Policy,
-    today: date,
-    sort: str = "due_date",
-    direction: str = "asc",
-    page: int = 1,
-    per_page: int = 50,
-    total: int | None = None,
-) -> Page:
-    """One page of Nye saker; pass `total` when the caller has counted the rows already."""
-    if total is None:
-        total = count_rows(client_id, policy, today)
+@dataclass
+class RowsPage:
+    """One page of Nye saker. It knows whether another page follows, not how many rows there are in all:
+    counting every candidate is left to the tab label, which asks for it on its own (new_count)."""
+
+    items: list[NewCaseRow]
+    page: int
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def list_rows(client_id: int, policy: Policy, today: date, page: int = 1, per_page: int = 50) -> RowsPage:
+    """One page of Nye saker, oldest due date first.
+
+    Only this one order is offered: the candidates' index hands the posts out in due-date order, so a
+    page costs a short walk along it, not a sort of every candidate in the ledger.
+    """
     conditions = eligible_conditions(client_id, policy, today)
-    desc = direction == "desc"
+    oldest_first = (CustomerPost.due_date, CustomerPost.id)
     if policy.group_by_customer:
-        oldest = func.min(CustomerPost.due_date)
-        amount = func.sum(CustomerPost.open_amount)
-        order = {"customer": Customer.name, "open_amount": amount}.get(sort, oldest)
-        grouped = db.session.execute(
-            select(CustomerPost.customer_id, oldest, amount, func.count())
-            .join(Customer, Customer.id == CustomerPost.customer_id)
-            .where(*conditions)
-            .group_by(CustomerPost.customer_id, Customer.name)
-            .order_by(order.desc() if desc else order.asc(), CustomerPost.customer_id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
+        customer_ids = _customers_by_oldest_post(conditions, (page - 1) * per_page, per_page + 1)
+        has_next = len(customer_ids) > per_page
+        customer_ids = customer_ids[:per_page]
+        # Plain rows of the few columns a grouped row shows, not ORM objects (a page holds hundreds of
+        # posts), and no ORDER BY: sorted here, so that the database seeks these customers by the
+        # candidates-by-customer index instead of walking every candidate in due-date order.
+        page_posts = db.session.execute(
+            select(
+                CustomerPost.id,
+                CustomerPost.customer_id,
+                CustomerPost.match_no,
+                CustomerPost.due_date,
+                CustomerPost.open_amount,
+            ).where(*conditions, CustomerPost.customer_id.in_(customer_ids))
         ).all()
-        customer_ids = [row[0] for row in grouped]
-        posts_by_customer: dict[int, list[CustomerPost]] = defaultdict(list)
-        for post in db.session.scalars(
-            select(CustomerPost)
-            .where(*conditions, CustomerPost.customer_id.in_(customer_ids))
-            .order_by(CustomerPost.due_date, CustomerPost.id)
-        ):
+        posts_by_customer: dict[int, list[Any]] = defaultdict(list)
+        for post in sorted(page_posts, key=lambda post: (post.due_date, post.id)):
             posts_by_customer[post.customer_id].append(post)
         customers = {c.id: c for c in db.session.scalars(select(Customer).where(Customer.id.in_(customer_ids)))}
         rows = [
@@ -168,22 +170,23 @@ def list_rows(
                 key=f"c{customer_id}",
                 customer=customers[customer_id],
                 posts=posts_by_customer[customer_id],
-                open_amount=Decimal(total_open),
-                oldest_due=oldest_due,
-                post_count=count,
+                open_amount=sum((post.open_amount for post in posts_by_customer[customer_id]), Decimal("0")),
+                oldest_due=posts_by_customer[customer_id][0].due_date,
+                post_count=len(posts_by_customer[customer_id]),
             )
-            for customer_id, oldest_due, total_open, count in grouped
+            for customer_id in customer_ids
         ]
     else:
-        column = {"customer": Customer.name, "open_amount": CustomerPost.open_amount}.get(sort, CustomerPost.due_date)
         pairs = db.session.execute(
             select(CustomerPost, Customer)
             .join(Customer, Customer.id == CustomerPost.customer_id)
             .where(*conditions)
-            .order_by(column.desc() if desc else column.asc(), CustomerPost.id)
-            .limit(per_page)
+            .order_by(*oldest_first)
+            .limit(per_page + 1)
             .offset((page - 1) * per_page)
         ).all()
+        has_next = len(pairs) > per_page
+        pairs = pairs[:per_page]
         rows = [
             NewCaseRow(
                 key=f"p{post.id}",
@@ -196,7 +199,30 @@ def list_rows(
             for post, customer in pairs
         ]
     _annotate(rows)
-    return Page(rows, total, page, per_page)
+    return RowsPage(rows, page, has_next)
+
+
+def _customers_by_oldest_post(conditions: list[ColumnElement[bool]], skip: int, take: int) -> list[int]:
+    """Customers ordered by their oldest candidate post: ``take`` of them after the first ``skip``.
+
+    Walks the candidates in due-date order and stops at the last customer wanted, instead of grouping
+    every candidate in the ledger to sort the groups.
+    """
+    seen: dict[int, None] = {}
+    result = db.session.execute(
+        select(CustomerPost.customer_id)
+        .where(*conditions)
+        .order_by(CustomerPost.due_date, CustomerPost.id)
+        .execution_options(yield_per=1000)
+    )
+    try:
+        for customer_id in result.scalars():
+            seen.setdefault(customer_id, None)
+            if len(seen) >= skip + take:
+                break
+    finally:
+        result.close()
+    return list(seen)[skip : skip + take]
 
 
 def debtor_warnings(customer: Customer) -> list[str]:

@@ -106,6 +106,8 @@ class CasePost(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "case_post"
     __table_args__ = (
         UniqueConstraint("case_id", "post_id"),
+        # A post's cases, active or not (the archive's invoice search, earlier cases in Nye saker).
+        Index("ix_case_post_post", "post_id"),
         Index(
             "uq_case_post_active_post",
             "post_id",
@@ -217,4 +219,15 @@ Index(
     CustomerPost.reminder_step,
     CustomerPost.reminder_deadline,
     CustomerPost.paused_until,
+)
+# The same candidates by customer: a page of grouped rows (Gruppere poster) fetches its customers' posts.
+Index(
+    "ix_post_svea_candidates_customer",
+    CustomerPost.client_id,
+    CustomerPost.status,
+    CustomerPost.kind,
+    CustomerPost.svea_case_id,
+    CustomerPost.paused,
+    CustomerPost.customer_id,
+    CustomerPost.due_date,
 )

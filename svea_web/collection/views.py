@@ -103,7 +103,7 @@ def _int_arg(name: str, default: int = 1) -> int:
 def _tab_args(tab: str) -> dict[str, Any]:
     """The query arguments a tab understands, read from the request (unknown ones dropped)."""
     names = {
-        "new": ("sort", "dir", "page", "batch"),
+        "new": ("page", "batch"),
         "open": ("sort", "dir", "page"),
         "archived": ("q", "sort", "dir", "page"),
     }[tab]
@@ -123,7 +123,7 @@ def _panel_context(tab: str) -> dict[str, Any]:
         merged = {**args, **changes}
         return url_for(TABS[tab], **{key: value for key, value in merged.items() if value not in (None, "")})
 
-    counts = queries.tab_counts(client_id, policy, day)
+    counts = queries.tab_counts(client_id)
     context: dict[str, Any] = {
         "tab": tab,
         "tab_url": tab_url,
@@ -136,9 +136,7 @@ def _panel_context(tab: str) -> dict[str, Any]:
         "action_form": ActionForm(),
     }
     if tab == "new":
-        context["page"] = eligibility.list_rows(
-            client_id, policy, day, sort or "due_date", direction, page_no, total=counts.new
-        )
+        context["page"] = eligibility.list_rows(client_id, policy, day, page_no)
         batch = args.get("batch")
         context["progress"] = services.batch_progress(client_id, batch) if batch else None
         context["batch"] = batch
@@ -167,6 +165,15 @@ def _render_tab(tab: str, detail: queries.CaseDetail | None = None) -> ResponseR
         full_page=True,
         close_reasons=CLOSE_REASONS,
     )
+
+
+@bp.route("/new/count")
+@client_required
+def new_count() -> ResponseReturnValue:
+    """The Nye saker count for the tab label, fetched by the label itself once the tab is shown."""
+    client_id = current_client_id()
+    count = eligibility.count_rows(client_id, eligibility.policy_for(client_id), today())
+    return render_template("collection/_new_count.html", count=count)
 
 
 @bp.route("/")

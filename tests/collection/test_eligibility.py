@@ -27,8 +27,10 @@ def offered(client: Any) -> str:
 
 
 def new_count(client: Any) -> int:
+    """The count in the Nye saker tab label (the label fetches it on its own)."""
     html = page_text(client, NEW_TAB, htmx=True)
-    match = re.search(r'data-count="new">(\d+)<', html)
+    assert 'hx-get="/collection/new/count"' in html
+    match = re.search(r'data-count="new">(\d+)<', page_text(client, "/collection/new/count", htmx=True))
     assert match is not None
     return int(match.group(1))
 
@@ -193,3 +195,26 @@ def test_the_database_rule_agrees_with_the_pure_dunning_rule(
     )
 
     assert {group[0].id for group in found} == {pid for pid, ok in expected.items() if ok}
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_nye_saker_pages_go_from_the_oldest_due_date(app: Any, svea_firm: Any, sandbox: Any, grouped: bool) -> None:
+    configure_svea(svea_firm.client.id, sandbox.url, group=grouped)
+    oldest, middle, newest = (debtor(svea_firm.client.id, name) for name in ("Eldst", "Midt", "Nyest"))
+    overdue_post(newest, due=date(2026, 10, 20))
+    overdue_post(oldest, due=date(2026, 8, 1))
+    overdue_post(middle, due=date(2026, 9, 1))
+    overdue_post(oldest, due=date(2026, 10, 25))  # a grouped row holds it beside the customer's oldest
+    policy = eligibility.policy_for(svea_firm.client.id)
+
+    first = eligibility.list_rows(svea_firm.client.id, policy, TODAY, page=1, per_page=2)
+    second = eligibility.list_rows(svea_firm.client.id, policy, TODAY, page=2, per_page=2)
+
+    names = [[row.customer.name for row in page.items] for page in (first, second)]
+    if grouped:
+        assert names == [["Eldst", "Midt"], ["Nyest"]]
+        assert [len(row.posts) for row in first.items] == [2, 1]
+    else:
+        assert names == [["Eldst", "Midt"], ["Nyest", "Eldst"]]
+    assert first.has_next and not first.has_prev
+    assert second.has_prev and not second.has_next
