@@ -177,7 +177,6 @@ def book_transactions(
             "paid_on": t.paid_on,
             "amount": t.amount,
             "kid": t.kid,
-            "match_no": None,
             "reference_text": t.reference_text,
             "payer_name": t.payer_name,
             "payer_account": t.payer_account,
@@ -187,7 +186,6 @@ def book_transactions(
             "state": PAYMENT_BOOKED if chosen else PAYMENT_UNMATCHED,
             "matched_by": how,
             "customer_id": chosen.customer_id if chosen else None,
-            "note": None,
             "created_by_id": user_id,
             "created_at": now,
             "updated_at": now,
@@ -214,20 +212,7 @@ def book_transactions(
 def _insert(model: Any, rows: Sequence[dict[str, Any]]) -> None:
     # A plain executemany of the table's INSERT. Measured on SQLite and psycopg: INSERT ... RETURNING
     # (SQLAlchemy's "insertmanyvalues") and the ORM's bulk insert cost more per row than the database
-    # does, so ids are read back afterwards by each row's own unique key. Columns without a default
-    # that are NULL in every row are left out (NULL anyway): each bound column costs time on every row.
-    if not rows:
-        return
-    columns = model.__table__.c
-    unused = {
-        key
-        for key in rows[0]
-        if columns[key].default is None
-        and columns[key].server_default is None
-        and all(row[key] is None for row in rows)
-    }
-    if unused:
-        rows = [{key: value for key, value in row.items() if key not in unused} for row in rows]
+    # does, so ids are read back afterwards by each row's own unique key.
     for chunk in chunks(rows, 5000):
         db.session.execute(model.__table__.insert(), list(chunk))
 
@@ -350,9 +335,6 @@ def _allocation_row(
         "is_credit": is_credit,
         "created_by_id": user_id,
         "created_at": now,
-        "reversed_at": None,
-        "reversed_by_id": None,
-        "reversal_reason": None,
     }
 
 
