@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter, Rule
+from werkzeug.routing import Rule
 
 from svea_web.collection.models import CaseMessage, Dispatch, SveaCase
 from svea_web.dunning.models import ReminderLetter, ReminderRun
@@ -85,10 +85,6 @@ def unknown_parts(app: Flask) -> list[str]:
 
 def firm_parts(rule: Rule) -> list[str]:
     return [name for name in sorted(rule.arguments) if name in FIRM_ID_PARTS or name in FIRM_STRING_PARTS]
-
-
-def is_int(rule: Rule, name: str) -> bool:
-    return isinstance(rule._converters[name], IntegerConverter)
 
 
 def value_for(name: str, world: FirmWorld, index: int = 0) -> Any:

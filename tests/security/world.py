@@ -426,6 +426,12 @@ def _keep_everything_of(world: FirmWorld) -> None:
 UNOWNED_TABLES = {User, Client, Membership, FigureRow}
 
 
+def _firm_owned(mapper: Mapper[Any]) -> bool:
+    """A firm's table: a client_id of its own, or rows hanging off a firm's rows (a case's events)."""
+    table = mapper.local_table
+    return "client_id" in table.c or any("client_id" in fk.column.table.c for fk in table.foreign_keys)
+
+
 def fill_missing_tables(worlds: list[FirmWorld]) -> list[str]:
     """A generic row per firm for every table the builders left empty; returns their names.
 
@@ -435,7 +441,9 @@ def fill_missing_tables(worlds: list[FirmWorld]) -> list[str]:
     filled = []
     for mapper in db.Model.registry.mappers:
         model = mapper.class_
-        if model in UNOWNED_TABLES or db.session.scalar(select(func.count()).select_from(model)):
+        if model in UNOWNED_TABLES or not _firm_owned(mapper):
+            continue
+        if db.session.scalar(select(func.count()).select_from(model)):
             continue
         for world in worlds:
             obj = _generic_row(mapper, world)
