@@ -15,12 +15,14 @@ def register_all(app: Flask) -> None:
     from svea_web.ledger.views import bp as ledger_bp
     from svea_web.mail.views import bp as mail_bp
     from svea_web.main.views import bp as main_bp
+    from svea_web.overview.views import bp as overview_bp
     from svea_web.payments.views import bp as payments_bp
     from svea_web.setup.views import bp as setup_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(ledger_bp, url_prefix="/ledger")
+    app.register_blueprint(overview_bp, url_prefix="/overview")
     app.register_blueprint(dunning_bp, url_prefix="/dunning")
     app.register_blueprint(collection_bp, url_prefix="/collection")
     app.register_blueprint(mail_bp, url_prefix="/mail")

@@ -15,7 +15,7 @@ LANGUAGES = ("nb", "en")
 
 @bp.route("/")
 def index() -> ResponseReturnValue:
-    return redirect(url_for("ledger.posts", filter="overdue"))
+    return redirect(url_for("overview.index"))
 
 
 @bp.route("/language/<lang>", methods=["POST"])

@@ -74,15 +74,26 @@ class Chart:
     baseline: float = 0.0
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 × 10ⁿ that is ≥ value: round numbers for the grid."""
+def nice_ceiling(value: float, steps: Sequence[float] = (1, 2, 2.5, 5, 10)) -> float:
+    """The smallest of ``steps`` × 10ⁿ that is ≥ value (1 for nothing to show)."""
     if value <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in steps:
         if step * power >= value:
             return float(step * power)
     return float(10 * power)
+
+
+GRID_LINES = 4
+
+
+def scale_top(peak: float, whole: bool = False) -> float:
+    """The top of the value axis: four equal round steps that reach the peak (whole steps for counts)."""
+    step = nice_ceiling(
+        peak / GRID_LINES, (1, 2, 3, 4, 5, 6, 8, 10) if whole else (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5, 10)
+    )
+    return max(step, 1.0) * GRID_LINES if whole else step * GRID_LINES
 
 
 def _r(value: float) -> float:
@@ -111,11 +122,11 @@ class _Frame:
         return self.height - self.bottom
 
 
-def _grid(frame: _Frame, top_value: float, fmt: Format, lines: int = 4) -> list[GridLine]:
+def _grid(frame: _Frame, top_value: float, fmt: Format) -> list[GridLine]:
     grid = []
-    for i in range(lines + 1):
-        value = top_value * i / lines
-        y = frame.base - frame.plot_height * i / lines
+    for i in range(GRID_LINES + 1):
+        value = top_value * i / GRID_LINES
+        y = frame.base - frame.plot_height * i / GRID_LINES
         grid.append(GridLine(_r(y), frame.left, frame.width - frame.right, fmt(value)))
     return grid
 
@@ -135,7 +146,7 @@ def columns(
     """
     frame = _Frame(width, height, left, 8, 34, 48)
     totals = [sum(max(float(s.value), 0.0) for s in item.segments) for item in items]
-    top_value = nice_ceiling(max(totals, default=0.0))
+    top_value = scale_top(max(totals, default=0.0))
     chart = Chart(width, height, grid=_grid(frame, top_value, fmt), baseline=frame.base)
     slot = frame.plot_width / max(len(items), 1)
     bar_width = slot * bar_share
@@ -175,7 +186,7 @@ def grouped_columns(
 ) -> Chart:
     """Columns side by side within each item (one per segment), their texts above them."""
     frame = _Frame(width, height, left, 8, 24, 30)
-    top_value = nice_ceiling(max((float(s.value) for item in items for s in item.segments), default=0.0))
+    top_value = scale_top(max((float(s.value) for item in items for s in item.segments), default=0.0), whole=True)
     chart = Chart(width, height, grid=_grid(frame, top_value, fmt), baseline=frame.base)
     slot = frame.plot_width / max(len(items), 1)
     for index, item in enumerate(items):

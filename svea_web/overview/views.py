@@ -148,6 +148,7 @@ def _charts(data: services.Overview, linked: bool) -> dict[str, Any]:
             for m in data.months
         ],
         _whole_kroner,
+        width=960,
         height=280,
         bar_share=0.62,
     )
@@ -181,6 +182,7 @@ def _charts(data: services.Overview, linked: bool) -> dict[str, Any]:
             for m in data.months
         ],
         _count_text,
+        width=960,
     )
     return {"aged": aged, "funnel": funnel, "results": results, "cases": cases}
 

@@ -17,6 +17,24 @@ def test_nice_ceiling_rounds_up_to_a_readable_grid(value: float, ceiling: float)
     assert svg.nice_ceiling(value) == ceiling
 
 
+@pytest.mark.parametrize(
+    ("peak", "whole", "top"),
+    [
+        (0, False, 4),
+        (0, True, 4),
+        (3, True, 4),
+        (5, True, 8),
+        (9, True, 12),
+        (100, False, 100),
+        (101, False, 120),
+        (4_468_217, False, 5_000_000),
+        (0.6, False, 0.6),
+    ],
+)
+def test_the_axis_rises_in_four_round_steps(peak: float, whole: bool, top: float) -> None:
+    assert svg.scale_top(peak, whole) == pytest.approx(top)
+
+
 def _fmt(value: float) -> str:
     return f"{value:.0f}"
 
@@ -73,4 +91,4 @@ def test_grouped_columns_stand_side_by_side() -> None:
     opened, closed = chart.marks
     assert opened.x + opened.width == closed.x
     assert closed.height == pytest.approx(2 * opened.height, abs=0.2)
-    assert [g.text for g in chart.grid][-1] == "5"
+    assert [g.text for g in chart.grid] == ["0", "1", "2", "3", "4"]
