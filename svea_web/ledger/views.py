@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from svea_web import jobs
@@ -30,11 +31,11 @@ def posts() -> ResponseReturnValue:
 
 
 FILTER_LABELS = (
-    ("all", "Alle"),
-    ("open", "Åpne"),
-    ("overdue", "Forfalte"),
-    ("in_case", "I Svea-sak"),
-    ("paid", "Betalte"),
+    ("all", _l("Alle")),
+    ("open", _l("Åpne")),
+    ("overdue", _l("Forfalte")),
+    ("in_case", _l("I Svea-sak")),
+    ("paid", _l("Betalte")),
 )
 
 

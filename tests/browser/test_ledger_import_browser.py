@@ -22,6 +22,7 @@ def test_login_import_csv_and_see_the_posts(page: Any, live_server: str, firm: A
     page.get_by_label("E-post").fill(firm.admin.email)
     page.get_by_label("Passord").fill(PASSWORD)
     page.get_by_role("button", name="Logg inn").click()
+    page.get_by_role("link", name="Reskontro").click()
     page.wait_for_url("**/ledger/posts**")
 
     page.get_by_role("link", name="Importer CSV").click()
