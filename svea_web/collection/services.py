@@ -400,12 +400,13 @@ def submit_case(case_id: int) -> None:
     except SveaError as error:
         _call_failed(case, error)
         return
-    case.attempts += 1
-    case.request_id = result.request_id
-    case.state = CASE_SUBMITTED
-    case.submitted_at = utcnow()
-    case.last_error = None
-    add_event(case, "submitted", _text("Sendt til Svea. Svea bekrefter saken med saksnummer om ca. 5 minutter."))
+    case.attempts += 1  # reads the row afresh: a sync may have confirmed the case meanwhile
+    case.request_id = case.request_id or result.request_id
+    if case.state == CASE_PENDING:
+        case.state = CASE_SUBMITTED
+        case.submitted_at = utcnow()
+        case.last_error = None
+        add_event(case, "submitted", _text("Sendt til Svea. Svea bekrefter saken med saksnummer om ca. 5 minutter."))
     db.session.commit()
 
 

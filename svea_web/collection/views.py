@@ -154,13 +154,13 @@ def _panel_context(tab: str) -> dict[str, Any]:
 def _render_tab(tab: str, detail: queries.CaseDetail | None = None) -> ResponseReturnValue:
     if wants_fragment() and detail is None:
         return render_template("collection/_panel.html", **_panel_context(tab))
-    # Opening Inkassosaker asks Svea for news (one delta poll in a job); the page shows when it is done.
-    client_id = current_client_id()
-    services.request_sync(client_id)
+    # Opening Inkassosaker asks Svea for news: the page POSTs «Oppdater nå» as soon as it has loaded
+    # (a GET changes nothing), and shows when the delta poll is done.
     return render_template(
         "collection/index.html",
         **_panel_context(tab),
-        sync=services.sync_state(client_id),
+        sync=services.sync_state(current_client_id()),
+        sync_on_load=True,
         detail=detail,
         full_page=True,
         close_reasons=CLOSE_REASONS,

@@ -315,10 +315,13 @@ def test_another_firms_case_is_not_found(logged_in: Any, svea_firm: Any, sandbox
     assert len(fresh(SveaCase)) == 1
 
 
-def test_opening_inkassosaker_syncs_once_even_when_asked_twice(logged_in: Any, svea_firm: Any) -> None:
+def test_opening_inkassosaker_asks_for_one_sync_and_shows_it_running(logged_in: Any, svea_firm: Any) -> None:
+    page = page_text(logged_in, "/collection/")
+    assert 'hx-post="/collection/sync" hx-trigger="load"' in page  # asked for as soon as the page has loaded
+
     assert services.claim_sync(svea_firm.client.id) is True
     assert services.claim_sync(svea_firm.client.id) is False  # one is queued already
 
     page = page_text(logged_in, "/collection/")
-    assert "Henter status fra Svea" in page  # still the queued one: the page shows it and polls
-    assert 'hx-trigger="every 1s"' in page
+    assert "Henter status fra Svea" in page and 'hx-trigger="every 1s"' in page
+    assert 'hx-post="/collection/sync" hx-trigger="load"' not in page  # the queued sync is watched, not asked again

@@ -39,7 +39,7 @@ def test_wrong_credentials_fail_the_case_with_a_retry_that_works_once_fixed(
     detail = page_text(logged_in, f"/collection/cases/{case.id}", htmx=True)
     assert "Svea godtok ikke innloggingen. Kontroller kundenummer, brukernavn og passord" in detail
     assert "Prøv igjen" in detail
-    assert "Kunne ikke hente status fra Svea" in page_text(logged_in, "/collection/")
+    assert "Kunne ikke hente status fra Svea" in sync(logged_in).get_data(as_text=True)
     assert sandbox.requests() == []
 
     configure_svea(svea_firm.client.id, sandbox.url)
