@@ -67,7 +67,8 @@ class CustomerPost(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (
         UniqueConstraint("client_id", "invoice_no"),
         # Covers the overdue lists and their totals without touching the table.
-        Index("ix_post_client_status_due", "client_id", "status", "due_date", "open_amount"),
+        # With the id in it, the index also gives the lists' order (due date, then id) without a sort.
+        Index("ix_post_client_status_due", "client_id", "status", "due_date", "id", "open_amount"),
         Index("ix_post_client_customer", "client_id", "customer_id"),
         Index("ix_post_client_kid", "client_id", "kid"),
         Index("ix_post_client_match", "client_id", "match_no"),

@@ -127,9 +127,11 @@ def list_posts(client_id: int, pq: PostQuery, today: date, per_page: int = 50) -
         stmt.with_only_columns(func.count(), func.coalesce(func.sum(CustomerPost.open_amount), 0))
     ).one()
     column = POST_SORTS[pq.sort]
-    order = column.desc() if pq.direction == "desc" else column.asc()
+    descending = pq.direction == "desc"
+    # The tie-break runs the same way as the sort, so one index scan gives the order.
+    order = (column.desc(), CustomerPost.id.desc()) if descending else (column.asc(), CustomerPost.id.asc())
     loader = contains_eager(CustomerPost.customer) if _needs_customer_join(pq) else selectinload(CustomerPost.customer)
-    stmt = stmt.options(loader).order_by(order, CustomerPost.id).limit(per_page).offset((pq.page - 1) * per_page)
+    stmt = stmt.options(loader).order_by(*order).limit(per_page).offset((pq.page - 1) * per_page)
     return Page(list(db.session.scalars(stmt).unique()), count or 0, pq.page, per_page), Decimal(total_open or 0)
 
 
