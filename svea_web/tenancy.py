@@ -41,7 +41,7 @@ def current_client() -> Client:
     client = g.get("client")
     if client is None:
         abort(403)
-    return client  # type: ignore[no-any-return]
+    return client
 
 
 def current_client_id() -> int:
@@ -53,7 +53,7 @@ def is_admin() -> bool:
     return bool(membership and membership.is_admin)
 
 
-def scoped(model: type[M]) -> Select[tuple[M]]:
+def scoped(model: type[M]) -> Select[Any]:
     """``select(model)`` limited to the current client firm."""
     return select(model).where(model.client_id == current_client_id())  # type: ignore[attr-defined]
 

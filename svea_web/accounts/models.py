@@ -19,7 +19,7 @@ ROLE_USER = "user"
 ROLES = (ROLE_ADMIN, ROLE_USER)
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,14 +52,14 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return f"{self.id}:{self.session_token}"
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     def __repr__(self) -> str:
         return f"<User {self.id}>"
 
 
-class Client(db.Model):  # type: ignore[name-defined,misc]
+class Client(db.Model):  # type: ignore[name-defined]
     """A firm whose books are kept (klient)."""
 
     __tablename__ = "client"
@@ -80,7 +80,7 @@ class Client(db.Model):  # type: ignore[name-defined,misc]
         return f"<Client {self.id}>"
 
 
-class Membership(db.Model):  # type: ignore[name-defined,misc]
+class Membership(db.Model):  # type: ignore[name-defined]
     __tablename__ = "membership"
     __table_args__ = (UniqueConstraint("user_id", "client_id"),)
 
@@ -97,7 +97,7 @@ class Membership(db.Model):  # type: ignore[name-defined,misc]
         return self.role == ROLE_ADMIN
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+class AuditEvent(db.Model):  # type: ignore[name-defined]
     """Who did what, and when, per client firm. Kept; never edited."""
 
     __tablename__ = "audit_event"

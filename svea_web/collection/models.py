@@ -42,7 +42,7 @@ SYNC_RUNNING = "running"
 SYNC_FAILED = "failed"
 
 
-class SveaCase(db.Model):  # type: ignore[name-defined,misc]
+class SveaCase(db.Model):  # type: ignore[name-defined]
     __tablename__ = "svea_case"
     __table_args__ = (
         UniqueConstraint("client_id", "case_number"),
@@ -100,7 +100,7 @@ class SveaCase(db.Model):  # type: ignore[name-defined,misc]
         return (handed_over + timedelta(days=40)).date() if handed_over else None
 
 
-class CasePost(db.Model):  # type: ignore[name-defined,misc]
+class CasePost(db.Model):  # type: ignore[name-defined]
     """A post handed over in a case. A post is active in at most one case (partial unique index)."""
 
     __tablename__ = "case_post"
@@ -127,7 +127,7 @@ class CasePost(db.Model):  # type: ignore[name-defined,misc]
     post: Mapped[CustomerPost] = relationship()
 
 
-class CaseEvent(db.Model):  # type: ignore[name-defined,misc]
+class CaseEvent(db.Model):  # type: ignore[name-defined]
     """The case's history: every event from Svea and from the app."""
 
     __tablename__ = "case_event"
@@ -146,7 +146,7 @@ class CaseEvent(db.Model):  # type: ignore[name-defined,misc]
     case: Mapped[SveaCase] = relationship(back_populates="events")
 
 
-class Dispatch(db.Model):  # type: ignore[name-defined,misc]
+class Dispatch(db.Model):  # type: ignore[name-defined]
     """A letter Svea sent to the debtor (utsendelse)."""
 
     __tablename__ = "dispatch"
@@ -167,7 +167,7 @@ MESSAGE_OUT = "out"
 MESSAGE_IN = "in"
 
 
-class CaseMessage(db.Model):  # type: ignore[name-defined,misc]
+class CaseMessage(db.Model):  # type: ignore[name-defined]
     """A message to or from Svea's case handler."""
 
     __tablename__ = "case_message"
@@ -188,7 +188,7 @@ class CaseMessage(db.Model):  # type: ignore[name-defined,misc]
     author: Mapped[str | None] = mapped_column(String(200))
 
 
-class SyncState(db.Model):  # type: ignore[name-defined,misc]
+class SyncState(db.Model):  # type: ignore[name-defined]
     """Per client firm: how far the delta poll and the settlement cursor have come."""
 
     __tablename__ = "sync_state"

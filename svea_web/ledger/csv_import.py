@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -124,7 +124,7 @@ def _kind(raw: str, org_no: str | None) -> str:
     raise ValueError(f"ukjent kundetype «{raw.strip()}» (bruk person eller bedrift)")
 
 
-def _row_iter(text: str) -> tuple[list[str], Iterator[list[str]]]:
+def _row_iter(text: str) -> tuple[list[str], Any]:
     first_line = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(first_line))
     try:

@@ -27,7 +27,7 @@ STATUS_PAID = "paid"
 POST_STATUSES = (STATUS_OPEN, STATUS_PAID)
 
 
-class Customer(db.Model):  # type: ignore[name-defined,misc]
+class Customer(db.Model):  # type: ignore[name-defined]
     __tablename__ = "customer"
     __table_args__ = (
         UniqueConstraint("client_id", "customer_no"),
@@ -60,7 +60,7 @@ class Customer(db.Model):  # type: ignore[name-defined,misc]
         return self.national_id[:6] + "*****"
 
 
-class CustomerPost(db.Model):  # type: ignore[name-defined,misc]
+class CustomerPost(db.Model):  # type: ignore[name-defined]
     """One item on a customer: an invoice, a credit note or a booked reminder fee."""
 
     __tablename__ = "customer_post"
@@ -113,7 +113,7 @@ class CustomerPost(db.Model):  # type: ignore[name-defined,misc]
         return max(0, (today - self.due_date).days)
 
 
-class ImportBatch(db.Model):  # type: ignore[name-defined,misc]
+class ImportBatch(db.Model):  # type: ignore[name-defined]
     """One imported file (CSV of customers and posts); kept for the history and progress."""
 
     __tablename__ = "import_batch"

@@ -150,6 +150,7 @@ def list_customers(client_id: int, q: str, sort: str, direction: str, page: int,
         like = f"%{q.lower()}%"
         stmt = stmt.where(or_(func.lower(Customer.name).like(like), Customer.customer_no == q, Customer.org_no == q))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    order: Any
     if sort == "balance":
         order = balance.desc() if direction == "desc" else balance.asc()
     else:

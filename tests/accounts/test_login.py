@@ -27,9 +27,7 @@ def test_wrong_password_says_so_without_telling_which_part(client: Any, auth: An
     assert "Feil e-post eller passord." in response.get_data(as_text=True)
 
 
-def test_five_wrong_passwords_lock_the_account_even_with_the_right_one(
-    client: Any, auth: Any, firm: Any
-) -> None:
+def test_five_wrong_passwords_lock_the_account_even_with_the_right_one(client: Any, auth: Any, firm: Any) -> None:
     for _ in range(5):
         auth.login(firm.admin, password="feil")
     response = auth.login(firm.admin)
@@ -61,9 +59,7 @@ def test_login_is_rate_limited(app_config: dict[str, Any], tmp_path: Any) -> Non
     with application.app_context():
         db.create_all()
         client = application.test_client()
-        codes = [
-            client.post("/login", data={"email": "x@y.no", "password": "z"}).status_code for _ in range(5)
-        ]
+        codes = [client.post("/login", data={"email": "x@y.no", "password": "z"}).status_code for _ in range(5)]
         db.drop_all()
     assert codes[:3] == [401, 401, 401]
     assert codes[3:] == [429, 429]

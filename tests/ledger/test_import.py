@@ -65,9 +65,7 @@ def test_importing_the_same_file_twice_creates_no_duplicates(logged_in: Any, fir
 
 
 def test_windows_1252_and_comma_separated_with_quoted_decimal_comma(logged_in: Any, firm: Any) -> None:
-    content = ('kundenr,navn,fakturanr,forfallsdato,beløp\n1,"Øyvind Ås",10,31.12.2026,"1 000,00"\n').encode(
-        "cp1252"
-    )
+    content = ('kundenr,navn,fakturanr,forfallsdato,beløp\n1,"Øyvind Ås",10,31.12.2026,"1 000,00"\n').encode("cp1252")
     upload(logged_in, content)
     logged_in.post(f"/ledger/import/{latest_batch().id}/apply")
     customer = db.session.scalar(select(Customer))

@@ -15,9 +15,7 @@ def ledger(firm: Any) -> dict[str, Any]:
     kari = factories.customer(cid, "Kari Nordmann", customer_no="1001")
     bygg = factories.customer(cid, "Fjord Bygg AS", kind="company", customer_no="1002", org_no="923609016")
     posts = {
-        "overdue": factories.post(
-            kari, "1234.50", due=date(2026, 10, 1), invoice_no="7001", kid="0000012344"
-        ),
+        "overdue": factories.post(kari, "1234.50", due=date(2026, 10, 1), invoice_no="7001", kid="0000012344"),
         "not_due": factories.post(kari, "500.00", due=date(2026, 12, 20), invoice_no="7002"),
         "paid": factories.post(bygg, "900.00", due=date(2026, 9, 1), open_amount="0", invoice_no="7003"),
         "old": factories.post(bygg, "250.00", due=date(2026, 6, 1), invoice_no="7004"),
