@@ -194,8 +194,13 @@ class WriteLog:
 
     def _executed(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         match = _WRITE.match(statement)
-        if match and cursor.rowcount != 0:
-            self._pending[id(conn)].append((match.group(2), match.group(1).upper()))
+        if match is None:
+            return
+        verb = match.group(1).upper()
+        # An UPDATE or DELETE that matched no row wrote nothing. An INSERT always counts, and so does
+        # a statement with RETURNING: SQLite counts its rows only as they are fetched, after this event.
+        if verb in ("INSERT", "REPLACE") or "RETURNING" in statement.upper() or cursor.rowcount != 0:
+            self._pending[id(conn)].append((match.group(2), verb))
 
     def _commit(self, conn: Any) -> None:
         self._committed += self._pending.pop(id(conn), [])

@@ -23,12 +23,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import JSON, String, Text, select, update
+from sqlalchemy import JSON, String, Text, delete, select, update
 from werkzeug.http import parse_options_header
 
 from svea_web.accounts.models import Client, User
 from svea_web.extensions import db
 from svea_web.logging_setup import JsonFormatter
+from svea_web.setup.models import FigureRow
 
 from . import urlmap
 from .conftest import Template, Worlds, WriteLog, changed_tables, copy_app, firm_condition, log_in, snapshot, tables
@@ -350,6 +351,28 @@ def test_the_write_log_sees_committed_writes_and_not_rolled_back_ones(
     browser = log_in(app.test_client(), worlds.a.admin_id)
     browser.post("/dunning/pauses/post", data={"invoice_no": "5002", "reason": "Tvist"})
     assert ("customer_post", "UPDATE") in writes.take()
+    # An ORM insert (INSERT ... RETURNING on SQLite, whose row count is 0 until fetched) counts too.
+    db.session.add(FigureRow(kind="reminder_fees", valid_from=date(2031, 1, 1), value=Decimal("1.00")))
+    db.session.commit()
+    assert ("figure_row", "INSERT") in writes.take()
     db.session.execute(update(Client).where(Client.id == worlds.a.client_id).values(name="Rullet tilbake"))
     db.session.rollback()
     assert writes.take() == []
+
+
+def test_no_get_request_writes_even_before_the_shared_tables_are_filled(
+    app: Flask, worlds: Worlds, writes: WriteLog
+) -> None:
+    """A fresh deployment: the fee and interest tables are empty until something fills them."""
+    db.session.execute(delete(FigureRow))
+    db.session.commit()
+    writes.take()
+    browser = log_in(app.test_client(), worlds.operator_id)
+    wrote = []
+    for c in urlmap.own_calls(app, worlds.a):
+        if c.method == "GET":
+            browser.get(c.url)
+            written = sorted({f"{verb} {table}" for table, verb in writes.take()})
+            if written:
+                wrote.append(f"{c} wrote: {', '.join(written)}")
+    assert not wrote, "\n".join(wrote)
