@@ -209,9 +209,15 @@ class _PostState:
 
     open_amount: SQLColumnExpression[Any]
 
+    def __init__(self, client_id: int, as_of: date, policy: eligibility.Policy) -> None:
+        self.client_id = client_id
+        self.as_of = as_of
+        self.policy = policy
+        self.firm_rows = _firm_rows_filter(client_id)
+
     def posts(self, *columns: Any, with_stage: bool = True) -> Select[Any]:
-        """The client's posts open on the day, selecting ``columns``; joined with what their stage
-        needs unless ``with_stage`` is off (the buckets need the open amount only)."""
+        """The client's posts open on the day, selecting ``columns``; ``with_stage`` off when the query
+        reads no more than the due date and the open amount (the buckets)."""
         raise NotImplementedError
 
     def stage(self) -> ColumnElement[int]:
@@ -220,12 +226,6 @@ class _PostState:
     def open_cases(self) -> ColumnElement[bool]:
         """Cases open at Svea on the day (the ones with a case number)."""
         raise NotImplementedError
-
-    def __init__(self, client_id: int, as_of: date, policy: eligibility.Policy) -> None:
-        self.client_id = client_id
-        self.as_of = as_of
-        self.policy = policy
-        self.firm_rows = _firm_rows_filter(client_id)
 
     def overdue_debit(self) -> ColumnElement[bool]:
         """Overdue money: credit notes and overpayments are not owed, and neither dunning nor Svea

@@ -205,6 +205,5 @@ def index() -> ResponseReturnValue:
         bucket_url=bucket_url,
         stage_url=lambda key: _first_url(STAGE_LINKS[key]) if linked else None,
         customer_url=lambda cid: url_for("ledger.customer", customer_id=cid),
-        posts=_posts,
         month_name=lambda day: format_date(day, "LLLL yyyy"),
     )

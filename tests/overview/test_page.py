@@ -72,8 +72,10 @@ def test_another_firms_posts_never_show(logged_in: Any, firm: Any, make_firm: An
     assert "Ingen kunder har forfalte poster." in html
 
 
-def test_the_overview_is_in_english_too(logged_in: Any, firm: Any) -> None:
+def test_the_overview_speaks_the_users_language_for_numbers(logged_in: Any, firm: Any) -> None:
+    factories.post(factories.customer(firm.client.id, "Kari Nordmann"), "1234.50", due=TODAY - timedelta(days=3))
+    db.session.commit()
     logged_in.post("/language/en")
-    response = logged_in.get("/overview/")
-    assert response.status_code == 200
-    assert "NOK 0" in response.get_data(as_text=True)
+    html = logged_in.get("/overview/").get_data(as_text=True)
+    assert "NOK 1,234.50" in html
+    assert "1\u00a0234,50 kr" not in html
