@@ -278,7 +278,7 @@ def seed_demo(today: date, svea_base_url: str | None = None) -> DemoLogin:
         email="post@nordlys-ror.example.no",
         phone="55123456",
     )
-    second = accounts.create_client("Fjellvind Catering AS", org_no="987654325", city="HAMAR", postcode="2317")
+    second = accounts.create_client("Vestkyst Catering AS", org_no="987654325", city="HAMAR", postcode="2317")
     accounts.add_member(user, client, ROLE_ADMIN)
     accounts.add_member(user, second, ROLE_ADMIN)
     insert_ledger(client.id, today, customers=200, posts=1000)
