@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from svea_web.accounts.models import ROLES, Client, Membership, User
 from svea_web.extensions import db
@@ -24,7 +27,9 @@ def authenticate(email: str, password: str) -> User:
     now = utcnow()
     if user is not None and user.locked_until and user.locked_until > now:
         raise LoginRefused("locked")
-    if user is None or not user.active or not user.check_password(password):
+    # Check a password even for an unknown e-mail, so the answer's speed does not tell which exist.
+    password_ok = user.check_password(password) if user is not None else _check_decoy(password)
+    if user is None or not user.active or not password_ok:
         if user is not None:
             user.failed_logins += 1
             if user.failed_logins >= MAX_FAILED_LOGINS:
@@ -36,6 +41,16 @@ def authenticate(email: str, password: str) -> User:
     user.locked_until = None
     db.session.commit()
     return user
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16), method="scrypt")
+
+
+def _check_decoy(password: str) -> bool:
+    check_password_hash(_decoy_hash(), password)
+    return False
 
 
 def create_user(email: str, name: str, password: str) -> User:
@@ -64,7 +79,5 @@ def add_member(user: User, client: Client, role: str) -> Membership:
 
 def log_out_everywhere(user: User) -> None:
     """A new session token makes every remembered session of the user invalid."""
-    import secrets
-
     user.session_token = secrets.token_hex(16)
     db.session.commit()

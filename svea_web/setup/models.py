@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from svea_web.extensions import db
@@ -109,3 +110,25 @@ class FigureRow(db.Model):  # type: ignore[name-defined]
     unconfirmed: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+
+@event.listens_for(FigureRow.__table__, "after_create")
+def _seed_figure_rows(table: Any, connection: Any, **_kw: Any) -> None:
+    """A new database starts with RULES.md's figures (create_all and the migration both fire this)."""
+    from svea_web.rules import figures
+
+    now = utcnow()
+    connection.execute(
+        table.insert(),
+        [
+            {
+                "kind": kind,
+                "valid_from": row.valid_from,
+                "value": row.value,
+                "unconfirmed": (kind, row.valid_from) in figures.UNCONFIRMED,
+                "updated_at": now,
+            }
+            for kind, rows in figures.DEFAULT_TABLES.items()
+            for row in rows
+        ],
+    )

@@ -621,14 +621,27 @@ def _seed(kind: str) -> None:
 
 
 def figure_rows(kind: str) -> list[FigureRow]:
-    """The table's rows, oldest first; seeded from svea_web.rules.figures the first time it is read."""
+    """The table's rows, oldest first. Reading never writes: an emptied table reads as the defaults
+    (rows without ids, not added to the session); the first edit stores them."""
     kind = figure_kind(kind)
-    query = select(FigureRow).where(FigureRow.kind == kind).order_by(FigureRow.valid_from)
-    rows = list(db.session.scalars(query))
-    if not rows:
+    rows = list(db.session.scalars(_figure_query(kind)))
+    if rows:
+        return rows
+    return [
+        FigureRow(
+            kind=kind, valid_from=r.valid_from, value=r.value, unconfirmed=(kind, r.valid_from) in figures.UNCONFIRMED
+        )
+        for r in figures.DEFAULT_TABLES[kind]
+    ]
+
+
+def _figure_query(kind: str) -> Any:
+    return select(FigureRow).where(FigureRow.kind == kind).order_by(FigureRow.valid_from)
+
+
+def _ensure_seeded(kind: str) -> None:
+    if db.session.scalar(_figure_query(kind).limit(1)) is None:
         _seed(kind)
-        rows = list(db.session.scalars(query))
-    return rows
 
 
 def figure_table(kind: str) -> tuple[DatedValue, ...]:
@@ -642,7 +655,7 @@ class FigureError(ValueError):
 
 def add_figure(kind: str, valid_from: date, value: Decimal, user_id: int | None, client_id: int | None) -> FigureRow:
     kind = figure_kind(kind)
-    figure_rows(kind)
+    _ensure_seeded(kind)
     if db.session.scalar(select(FigureRow).where(FigureRow.kind == kind, FigureRow.valid_from == valid_from)):
         raise FigureError(_t("Det finnes allerede en sats fra %(day)s.", day=valid_from.strftime("%d.%m.%Y")))
     row = FigureRow(kind=kind, valid_from=valid_from, value=value, unconfirmed=False, updated_by_id=user_id)

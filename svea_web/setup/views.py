@@ -19,7 +19,6 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from svea_web.accounts.models import Client
-from svea_web.extensions import db
 from svea_web.htmx_utils import wants_fragment
 from svea_web.mail import services as mail_services
 from svea_web.rules.kid import KID_MAX_LENGTH, KID_MIN_LENGTH
@@ -431,8 +430,6 @@ FIGURE_LABELS = {
 @client_required
 def figures() -> ResponseReturnValue:
     context = _figures_context()
-    # Keep the tables seeded on this first view: their rows' ids are in the edit forms just rendered.
-    db.session.commit()
     return _page("setup/figures.html", **context)
 
 

@@ -8,6 +8,7 @@ Create Date: 2026-11-28 01:20:13.554199
 
 from alembic import op
 import sqlalchemy as sa
+from datetime import UTC, datetime
 
 
 # revision identifiers, used by Alembic.
@@ -852,6 +853,33 @@ def upgrade():
     with op.batch_alter_table("direct_payment_report", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_direct_payment_report_case_id"), ["case_id"], unique=False)
         batch_op.create_index("ix_direct_payment_report_client_state", ["client_id", "state"], unique=False)
+
+    # A new database starts with RULES.md's dated figures (editable afterwards; unconfirmed ones marked).
+    from svea_web.rules import figures
+
+    figure_table = sa.table(
+        "figure_row",
+        sa.column("kind", sa.String),
+        sa.column("valid_from", sa.Date),
+        sa.column("value", sa.Numeric(14, 2)),
+        sa.column("unconfirmed", sa.Boolean),
+        sa.column("updated_at", sa.DateTime),
+    )
+    seeded_at = datetime.now(UTC).replace(tzinfo=None)
+    op.bulk_insert(
+        figure_table,
+        [
+            {
+                "kind": kind,
+                "valid_from": row.valid_from,
+                "value": row.value,
+                "unconfirmed": (kind, row.valid_from) in figures.UNCONFIRMED,
+                "updated_at": seeded_at,
+            }
+            for kind, rows in figures.DEFAULT_TABLES.items()
+            for row in rows
+        ],
+    )
 
     # customer_post and svea_case refer to each other: SQLite keeps the foreign key made inline above,
     # other databases get it now that both tables exist.
