@@ -126,7 +126,6 @@ class Overview:
     as_of: date
     buckets: list[Bucket]
     stages: list[Stage]
-    months: list[Month]
     debtors: list[Debtor]
 
     @property
@@ -505,7 +504,8 @@ def _month_index(column: Any, starts: Sequence[date | datetime]) -> ColumnElemen
     return case(*[(column >= start, index) for index, start in reversed(list(enumerate(starts)))], else_=0)
 
 
-def _monthly(client_id: int, as_of: date, count: int = 12) -> list[Month]:
+def monthly_results(client_id: int, as_of: date, count: int = 12) -> list[Month]:
+    """Results per month for the ``count`` months ending with the month of ``as_of``, up to that day."""
     starts = month_starts(as_of, count)
     first = starts[0]
     next_day = start_of_day_utc(as_of + timedelta(days=1))
@@ -592,7 +592,6 @@ def build_overview(client_id: int, as_of: date, today: date, top: int = 10) -> O
         as_of=as_of,
         buckets=_buckets(state),
         stages=stages,
-        months=_monthly(client_id, as_of),
         debtors=debtors,
     )
 

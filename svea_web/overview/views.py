@@ -111,6 +111,10 @@ def _charts(data: services.Overview, linked: bool) -> dict[str, Any]:
             )
         )
     funnel = svg.stacked_bar(stage_marks)
+    return {"aged": aged, "funnel": funnel}
+
+
+def _monthly_charts(months: list[services.Month]) -> dict[str, Any]:
     results = svg.columns(
         [
             svg.Column(
@@ -145,7 +149,7 @@ def _charts(data: services.Overview, linked: bool) -> dict[str, Any]:
                     ),
                 ],
             )
-            for m in data.months
+            for m in months
         ],
         _whole_kroner,
         width=960,
@@ -179,12 +183,12 @@ def _charts(data: services.Overview, linked: bool) -> dict[str, Any]:
                     ),
                 ],
             )
-            for m in data.months
+            for m in months
         ],
         _count_text,
         width=960,
     )
-    return {"aged": aged, "funnel": funnel, "results": results, "cases": cases}
+    return {"results": results, "cases": cases}
 
 
 @bp.route("/")
@@ -205,5 +209,22 @@ def index() -> ResponseReturnValue:
         bucket_url=bucket_url,
         stage_url=lambda key: _first_url(STAGE_LINKS[key]) if linked else None,
         customer_url=lambda cid: url_for("ledger.customer", customer_id=cid),
-        month_name=lambda day: format_date(day, "LLLL yyyy"),
+    )
+
+
+@bp.route("/results")
+@client_required
+def results() -> ResponseReturnValue:
+    """Results per month: loaded by the overview page once it is shown (hx-trigger="load"), so the
+    charts at the top do not wait for a year of payments to be summed."""
+    day = today()
+    as_of = _parse_as_of(request.args.get("as_of"), day)
+    months = services.monthly_results(current_client_id(), as_of)
+    template = "overview/_results.html" if wants_fragment() else "overview/results.html"
+    return render_template(
+        template,
+        as_of=as_of,
+        months=months,
+        charts=_monthly_charts(months),
+        month_name=lambda first_day: format_date(first_day, "LLLL yyyy"),
     )

@@ -106,7 +106,7 @@ def test_today_shows_the_ledger_as_it_stands(backend: str, firm: Any, history: N
     assert stages(overview) == {"not_reminded": (2, Decimal("950.00")), "reminded": (3, Decimal("1400.00"))}
 
 
-def results(overview: services.Overview) -> dict[str, tuple[Decimal, Decimal, Decimal, int, int]]:
+def results(months: list[services.Month]) -> dict[str, tuple[Decimal, Decimal, Decimal, int, int]]:
     return {
         m.first_day.strftime("%Y-%m"): (
             m.paid_after_reminder,
@@ -115,29 +115,29 @@ def results(overview: services.Overview) -> dict[str, tuple[Decimal, Decimal, De
             m.cases_opened,
             m.cases_closed,
         )
-        for m in overview.months
+        for m in months
         if any((m.paid_after_reminder, m.paid_direct_in_case, m.collected_by_svea, m.cases_opened, m.cases_closed))
     }
 
 
 @pytest.mark.all_backends
 def test_results_per_month_for_the_last_twelve_months(backend: str, firm: Any, history: None) -> None:
-    overview = services.build_overview(firm.client.id, TODAY, TODAY)
-    assert [m.first_day for m in overview.months][:: len(overview.months) - 1] == [
+    months = services.monthly_results(firm.client.id, TODAY)
+    assert [m.first_day for m in months][:: len(months) - 1] == [
         date(2025, 12, 1),
         date(2026, 11, 1),
     ]
-    assert len(overview.months) == 12
-    assert results(overview) == {
+    assert len(months) == 12
+    assert results(months) == {
         "2026-10": (Decimal("0"), Decimal("0"), Decimal("0"), 1, 0),
         "2026-11": (Decimal("600.00"), Decimal("500.00"), Decimal("1500.00"), 0, 1),
     }
 
 
 def test_results_of_a_past_day_count_payments_reversed_after_it(firm: Any, history: None) -> None:
-    overview = services.build_overview(firm.client.id, AS_OF, TODAY)
-    assert overview.months[-1].first_day == date(2026, 10, 1)
-    assert results(overview) == {"2026-10": (Decimal("700.00"), Decimal("0"), Decimal("0"), 1, 0)}
+    months = services.monthly_results(firm.client.id, AS_OF)
+    assert months[-1].first_day == date(2026, 10, 1)
+    assert results(months) == {"2026-10": (Decimal("700.00"), Decimal("0"), Decimal("0"), 1, 0)}
 
 
 def test_the_date_picker_redraws_the_page_for_a_past_day_without_links(logged_in: Any, history: None) -> None:
@@ -161,3 +161,30 @@ def test_htmx_gets_the_fragment_only(logged_in: Any, history: None) -> None:
     html = response.get_data(as_text=True)
     assert html.lstrip().startswith('<div id="overview"')
     assert "<html" not in html
+
+
+def test_the_page_loads_the_monthly_results_once_shown(logged_in: Any, history: None) -> None:
+    html = logged_in.get("/overview/?as_of=2026-10-31").get_data(as_text=True)
+    assert 'hx-get="/overview/results?as_of=2026-10-31" hx-trigger="load"' in html
+    fragment = logged_in.get("/overview/results?as_of=2026-10-31", headers={"HX-Request": "true"})
+    text = fragment.get_data(as_text=True)
+    assert text.lstrip().startswith('<section class="card" id="results"')
+    row = text.split('<tr data-month="2026-10">', 1)[1].split("</tr>", 1)[0]
+    assert '<th scope="row">oktober 2026</th>' in row
+    assert "700,00 kr" in row
+    assert 'aria-label="oktober 2026, betalt etter purring: 700,00 kr"' in text
+    assert 'data-month="2026-11"' not in text
+
+
+def test_monthly_results_table_for_today(logged_in: Any, history: None) -> None:
+    text = logged_in.get("/overview/results", headers={"HX-Request": "true"}).get_data(as_text=True)
+    row = text.split('<tr data-month="2026-11">', 1)[1].split("</tr>", 1)[0]
+    cells = [cell.strip() for cell in row.split('<td class="num">')[1:]]
+    assert [cell.split("</td>")[0] for cell in cells] == ["600,00 kr", "500,00 kr", "1\u00a0500,00 kr", "0", "1"]
+
+
+def test_monthly_results_open_as_a_page_of_their_own_without_htmx(logged_in: Any, history: None) -> None:
+    html = logged_in.get("/overview/results?as_of=2026-10-31").get_data(as_text=True)
+    assert "<html" in html
+    assert 'id="pat-paid-svea"' in html
+    assert 'href="/overview/?as_of=2026-10-31"' in html

@@ -26,6 +26,8 @@ def test_click_a_bar_and_land_on_its_posts(page: Any, live_server: str, firm: An
     page.get_by_label("Passord").fill(PASSWORD)
     page.get_by_role("button", name="Logg inn").click()
     page.wait_for_url("**/overview/")
+    # The monthly results load by themselves once the page is shown.
+    page.locator("#results-table").wait_for()
 
     page.get_by_role("link", name="31–60 dager: 3 poster, 3\u00a0000,00 kr").click()
     page.wait_for_url("**/ledger/posts?days_from=31&days_to=60")
