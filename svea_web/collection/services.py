@@ -22,7 +22,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
-from sqlalchemy import CursorResult, func, insert, or_, select, update
+from sqlalchemy import CursorResult, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -213,16 +213,21 @@ def create_cases(client_id: int, row_keys: Sequence[str], user_id: int | None) -
     result = CreateResult(batch_key=_new_key())
     found_rows = {f"p{g[0].id}" for g in groups if len(g) == 1} | {f"c{g[0].customer_id}" for g in groups}
     result.no_longer_eligible = sum(1 for key in keys if key not in found_rows)
-    for posts in groups:
-        try:
-            with db.session.begin_nested():
-                case = _new_case(client_id, policy.level, posts, result.batch_key, user_id)
-        except (IntegrityError, _PostTaken):
-            # Another user (or a double click) put one of these posts in a case first.
-            result.already_in_case += len(posts)
-            continue
-        result.case_ids.append(case.id)
-        result.posts += len(posts)
+    try:
+        with db.session.begin_nested():
+            result.case_ids = _new_cases_in_bulk(client_id, policy.level, groups, result.batch_key, user_id)
+        result.posts = sum(len(posts) for posts in groups)
+    except (IntegrityError, _PostTaken):
+        # Someone put one of these posts in a case meanwhile: case by case, so that the others still go.
+        for posts in groups:
+            try:
+                with db.session.begin_nested():
+                    case = _new_case(client_id, policy.level, posts, result.batch_key, user_id)
+            except (IntegrityError, _PostTaken):
+                result.already_in_case += len(posts)
+                continue
+            result.case_ids.append(case.id)
+            result.posts += len(posts)
     if result.case_ids:
         audit.record(
             client_id,
@@ -234,6 +239,90 @@ def create_cases(client_id: int, row_keys: Sequence[str], user_id: int | None) -
         )
     db.session.commit()
     return result
+
+
+def _new_cases_in_bulk(
+    client_id: int, level: str, groups: list[list[CustomerPost]], batch_key: str, user_id: int | None
+) -> list[int]:
+    """Every case of a bulk submission with a fixed number of statements (1,000 marked rows at once).
+
+    The same rows as _new_case makes one by one. Raises IntegrityError or _PostTaken when any post is
+    taken already; the caller then goes case by case.
+    """
+    if not groups:
+        return []
+    now = utcnow()
+    keys = [_new_key() for _posts in groups]
+    db.session.execute(
+        insert(SveaCase),
+        [
+            {
+                "client_id": client_id,
+                "customer_id": posts[0].customer_id,
+                "level": level,
+                "state": CASE_PENDING,
+                "idempotency_key": key,
+                "batch_key": batch_key,
+                "principal_original": sum((post.open_amount for post in posts), Decimal("0")),
+                "principal_remaining": sum((post.open_amount for post in posts), Decimal("0")),
+                "created_by_id": user_id,
+                "last_event_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for key, posts in zip(keys, groups, strict=True)
+        ],
+    )
+    ids = dict(
+        db.session.execute(
+            select(SveaCase.idempotency_key, SveaCase.id).where(
+                SveaCase.client_id == client_id, SveaCase.batch_key == batch_key
+            )
+        ).all()
+    )
+    case_ids = [ids[key] for key in keys]
+    pairs = [(case_id, post) for case_id, posts in zip(case_ids, groups, strict=True) for post in posts]
+    db.session.execute(
+        insert(CasePost),
+        [
+            {"case_id": case_id, "post_id": post.id, "active": True, "amount_at_handover": post.open_amount}
+            for case_id, post in pairs
+        ],
+    )
+    posts_table = CustomerPost.__table__
+    db.session.execute(
+        update(posts_table)
+        .where(posts_table.c.id == bindparam("b_post"), posts_table.c.svea_case_id.is_(None))
+        .values(svea_case_id=bindparam("b_case")),
+        [{"b_post": post.id, "b_case": case_id} for case_id, post in pairs],
+    )
+    taken = db.session.scalar(
+        select(func.count()).select_from(CustomerPost).where(CustomerPost.svea_case_id.in_(case_ids))
+    )
+    if taken != len(pairs):
+        raise _PostTaken()
+    db.session.execute(
+        insert(CaseEvent),
+        [
+            {
+                "case_id": case_id,
+                "at": now,
+                "source": "app",
+                "kind": "created",
+                "text": _created_text(level, len(posts)),
+                "user_id": user_id,
+            }
+            for case_id, posts in zip(case_ids, groups, strict=True)
+        ],
+    )
+    # The posts read before keep their old svea_case_id in memory; nothing below may trust it.
+    db.session.expire_all()
+    return case_ids
+
+
+def _created_text(level: str, posts: int) -> str:
+    word = _text("purring") if level != LEVEL_INKASSO else _text("inkasso")
+    return _text("Saken er opprettet (%(level)s) med %(n)s poster og sendes til Svea.", level=word, n=posts)
 
 
 def _new_case(client_id: int, level: str, posts: list[CustomerPost], batch_key: str, user_id: int | None) -> SveaCase:
@@ -262,13 +351,7 @@ def _new_case(client_id: int, level: str, posts: list[CustomerPost], batch_key: 
     )
     if taken != len(posts):
         raise _PostTaken()
-    word = _text("purring") if level != LEVEL_INKASSO else _text("inkasso")
-    add_event(
-        case,
-        "created",
-        _text("Saken er opprettet (%(level)s) med %(n)s poster og sendes til Svea.", level=word, n=len(posts)),
-        user_id=user_id,
-    )
+    add_event(case, "created", _created_text(level, len(posts)), user_id=user_id)
     return case
 
 
@@ -386,11 +469,12 @@ def submit_case(case_id: int) -> None:
         _check_submitted(case)
         return
     submission = build_submission(case, svea_settings(case.client_id))
-    key, client_id = case.idempotency_key, case.client_id
+    svea = svea_client_for(case.client_id)
+    key = case.idempotency_key
     # End the read transaction: nothing stays open in the database while Svea answers.
     db.session.commit()
     try:
-        with svea_client_for(client_id) as svea:
+        with svea:
             result = svea.submit_case(submission, key)
     except SveaRejected as error:
         case.attempts += 1
@@ -400,14 +484,38 @@ def submit_case(case_id: int) -> None:
     except SveaError as error:
         _call_failed(case, error)
         return
-    case.attempts += 1  # reads the row afresh: a sync may have confirmed the case meanwhile
-    case.request_id = case.request_id or result.request_id
-    if case.state == CASE_PENDING:
-        case.state = CASE_SUBMITTED
-        case.submitted_at = utcnow()
-        case.last_error = None
-        add_event(case, "submitted", _text("Sendt til Svea. Svea bekrefter saken med saksnummer om ca. 5 minutter."))
+    _mark_submitted(case_id, result.request_id)
     db.session.commit()
+
+
+def _mark_submitted(case_id: int, request_id: str) -> None:
+    """Svea has the case: two statements, guarded by the state, so a confirmation a sync made meanwhile
+    (it knows the case by our reference) is kept and only the request id is filled in."""
+    now = utcnow()
+    moved = _rowcount(
+        update(SveaCase)
+        .where(SveaCase.id == case_id, SveaCase.state == CASE_PENDING)
+        .values(
+            state=CASE_SUBMITTED,
+            request_id=request_id,
+            submitted_at=now,
+            last_error=None,
+            attempts=SveaCase.attempts + 1,
+            last_event_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if moved:
+        text = _text("Sendt til Svea. Svea bekrefter saken med saksnummer om ca. 5 minutter.")
+        db.session.execute(insert(CaseEvent).values(case_id=case_id, at=now, source="app", kind="submitted", text=text))
+    else:
+        db.session.execute(
+            update(SveaCase)
+            .where(SveaCase.id == case_id, SveaCase.request_id.is_(None))
+            .values(request_id=request_id)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _check_submitted(case: SveaCase) -> None:
