@@ -2,7 +2,8 @@
 
 Every tab and the case pane have their own URL: HTMX gets the fragment, a normal request the whole page.
 Actions answer a normal form post with a redirect, and an HTMX post with HX-Location to the fragment to
-show next, so that the flash and the new state come from one GET.
+show next, so that the flash and the new state come from one GET («Oppdater nå» answers with the sync
+status partial itself, which then polls).
 """
 
 from __future__ import annotations
