@@ -92,6 +92,9 @@ def _load(data: bytes) -> _Node:
     except ParseError as error:
         line, column = error.position
         raise PaymentFileError(f"Linje {line}, kolonne {column + 1}", "filen er ikke gyldig XML") from None
+    except (LookupError, ValueError):
+        # The XML declaration names an encoding Python does not know, or one that cannot be applied.
+        raise PaymentFileError("Linje 1", "ukjent tegnkoding i XML-deklarasjonen") from None
     if not NAMESPACE.fullmatch(root.tag):
         raise PaymentFileError(_local(root.tag), f"ikke en camt.054-fil (rotelementet er {root.tag})")
     return _Node(root, "Document")

@@ -252,3 +252,15 @@ def test_an_account_statement_camt053_is_not_taken_for_a_credit_notification():
     error = refused(b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt/></Document>')
 
     assert "ikke en camt.054" in error.reason
+
+
+def test_camt054_with_an_unknown_xml_encoding_is_refused_at_line_1() -> None:
+    # Found by the importer fuzzing: an unknown encoding name crashed the reader with LookupError.
+    import pytest as _pytest
+
+    from svea_web.payments import camt054 as _camt054
+    from svea_web.payments.bankfile import PaymentFileError as _PaymentFileError
+
+    with _pytest.raises(_PaymentFileError) as refused:
+        _camt054.parse(b'<?xml version="1.0" encoding="U99999999TF-8"?><Document/>')
+    assert "ukjent tegnkoding" in str(refused.value)
