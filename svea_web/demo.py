@@ -260,6 +260,21 @@ def insert_ledger(client_id: int, today: date, customers: int, posts: int, seed:
         db.session.execute(insert(CustomerPost), rows[start : start + 5000])
 
 
+def _demo_svea_settings(client_id: int, level: str, group_by_customer: bool, base_url: str | None) -> SveaSettings:
+    """Both demo firms use the sandbox's demo creditor."""
+    return SveaSettings(
+        client_id=client_id,
+        customer_no=DEMO_SVEA_CUSTOMER_NO,
+        username=DEMO_SVEA_USERNAME,
+        password_encrypted=encrypt_secret(DEMO_SVEA_PASSWORD),
+        handover_level=level,
+        kid_length=25,
+        group_by_customer=group_by_customer,
+        base_url=base_url,
+        has_agreement=True,
+    )
+
+
 def seed_demo(today: date, svea_base_url: str | None = None) -> DemoLogin:
     """Create the demo firm, its admin user, the ledger and Svea settings, once."""
     existing = db.session.scalar(select(User).where(User.email == DEMO_EMAIL))
@@ -283,34 +298,10 @@ def seed_demo(today: date, svea_base_url: str | None = None) -> DemoLogin:
     accounts.add_member(user, second, ROLE_ADMIN)
     insert_ledger(client.id, today, customers=200, posts=1000)
     insert_ledger(second.id, today, customers=20, posts=60, seed=7)
-    db.session.add(
-        SveaSettings(
-            client_id=client.id,
-            customer_no=DEMO_SVEA_CUSTOMER_NO,
-            username=DEMO_SVEA_USERNAME,
-            password_encrypted=encrypt_secret(DEMO_SVEA_PASSWORD),
-            handover_level="purring",
-            kid_length=25,
-            group_by_customer=False,
-            base_url=svea_base_url,
-            has_agreement=True,
-        )
-    )
+    db.session.add(_demo_svea_settings(client.id, "purring", group_by_customer=False, base_url=svea_base_url))
     db.session.add(DunningSettings(client_id=client.id))
     # The second firm runs its own reminders before Svea takes over collection (level Inkasso).
-    db.session.add(
-        SveaSettings(
-            client_id=second.id,
-            customer_no=DEMO_SVEA_CUSTOMER_NO,
-            username=DEMO_SVEA_USERNAME,
-            password_encrypted=encrypt_secret(DEMO_SVEA_PASSWORD),
-            handover_level="inkasso",
-            kid_length=25,
-            group_by_customer=True,
-            base_url=svea_base_url,
-            has_agreement=True,
-        )
-    )
+    db.session.add(_demo_svea_settings(second.id, "inkasso", group_by_customer=True, base_url=svea_base_url))
     db.session.add(
         DunningSettings(
             client_id=second.id,
