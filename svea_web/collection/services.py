@@ -788,10 +788,8 @@ def _apply_cases(client_id: int, svea: SveaClient, infos: Sequence[CaseInfo], ou
     outcome.cases_seen += len(latest)
     known = _case_rows(client_id, list(latest))
     unknown = [info for number, info in latest.items() if number not in known]
-    newly_confirmed: set[int] = set()
     if unknown:
-        newly_confirmed = _confirm_from_poll(client_id, unknown)
-        outcome.confirmed += len(newly_confirmed)
+        outcome.confirmed += _confirm_from_poll(client_id, unknown)
         known.update(_case_rows(client_id, [info.case_number for info in unknown]))
     if not known:
         return
@@ -815,7 +813,8 @@ def _apply_cases(client_id: int, svea: SveaClient, infos: Sequence[CaseInfo], ou
             closed_ids.append(row.id)
         updates.append(values)
         kinds = [event["kind"] for event in new_events]
-        if row.id in newly_confirmed or any(kind.endswith(LETTER_EVENT_SUFFIX) for kind in kinds):
+        # A case first seen with letters already sent has those letters' events among its new ones.
+        if any(kind.endswith(LETTER_EVENT_SUFFIX) for kind in kinds):
             wants_letters.append((row.id, number))
         if REPLY_EVENT in kinds:
             wants_messages.append((row.id, number))
@@ -839,24 +838,72 @@ def _case_rows(client_id: int, numbers: list[str]) -> dict[str, Any]:
     return {str(row.case_number): row for row in rows}
 
 
-def _confirm_from_poll(client_id: int, unknown: list[CaseInfo]) -> set[int]:
-    """Cases of ours that Svea has opened, known by request id or by our reference (the lost-answer case)."""
+def _confirm_from_poll(client_id: int, unknown: list[CaseInfo]) -> int:
+    """Cases of ours that Svea has opened, known by request id or by our reference (the lost-answer case).
+
+    In bulk: a sync after a bulk submission confirms a thousand cases at once.
+    """
     by_request = {info.request_id: info for info in unknown}
     by_ref = {info.creditor_ref: info for info in unknown}
-    confirmed: set[int] = set()
-    for case in db.session.scalars(
-        select(SveaCase).where(
+    waiting = db.session.execute(
+        select(SveaCase.id, SveaCase.request_id, SveaCase.idempotency_key).where(
             SveaCase.client_id == client_id,
             SveaCase.state.in_((CASE_PENDING, CASE_SUBMITTED, CASE_FAILED)),
             or_(SveaCase.request_id.in_(list(by_request)), SveaCase.idempotency_key.in_(list(by_ref))),
         )
-    ):
-        info = by_request.get(case.request_id or "") or by_ref[case.idempotency_key]
-        case.request_id = info.request_id
-        _confirm(case, info.case_number, _naive(info.created_at))
-        confirmed.add(case.id)
-    db.session.flush()
-    return confirmed
+    ).all()
+    if not waiting:
+        return 0
+    now = utcnow()
+    found = [(row.id, by_request.get(row.request_id or "") or by_ref[row.idempotency_key]) for row in waiting]
+    table = SveaCase.__table__
+    db.session.execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("b_id"),
+            # Plain comparisons: an IN list cannot go into one statement run for many rows.
+            or_(table.c.state == CASE_PENDING, table.c.state == CASE_SUBMITTED, table.c.state == CASE_FAILED),
+        )
+        .values(
+            state=CASE_OPEN,
+            case_number=bindparam("b_number"),
+            request_id=bindparam("b_request"),
+            acknowledged_at=bindparam("b_at"),
+            submitted_at=func.coalesce(table.c.submitted_at, bindparam("b_at")),
+            svea_status=func.coalesce(table.c.svea_status, "REGISTERED"),
+            last_error=None,
+            last_event_at=now,
+            updated_at=now,
+        ),
+        [
+            {
+                "b_id": case_id,
+                "b_number": info.case_number,
+                "b_request": info.request_id,
+                "b_at": _naive(info.created_at),
+            }
+            for case_id, info in found
+        ],
+    )
+    posts = CustomerPost.__table__
+    db.session.execute(
+        update(posts).where(posts.c.svea_case_id == bindparam("b_case")).values(svea_reference=bindparam("b_number")),
+        [{"b_case": case_id, "b_number": info.case_number} for case_id, info in found],
+    )
+    db.session.execute(
+        insert(CaseEvent),
+        [
+            {
+                "case_id": case_id,
+                "at": now,
+                "source": "app",
+                "kind": "confirmed",
+                "text": _text("Svea bekreftet saken med saksnummer %(number)s.", number=info.case_number),
+            }
+            for case_id, info in found
+        ],
+    )
+    return len(found)
 
 
 def _external_ids(

@@ -325,3 +325,19 @@ def test_opening_inkassosaker_asks_for_one_sync_and_shows_it_running(logged_in: 
     page = page_text(logged_in, "/collection/")
     assert "Henter status fra Svea" in page and 'hx-trigger="every 1s"' in page
     assert 'hx-post="/collection/sync" hx-trigger="load"' not in page  # the queued sync is watched, not asked again
+
+
+def test_many_marked_posts_become_cases_confirmed_by_one_sync(logged_in: Any, svea_firm: Any, sandbox: Any) -> None:
+    posts = [overdue_post(debtor(svea_firm.client.id, f"Kunde {n}")) for n in range(3)]
+
+    create_cases(logged_in, *(f"p{post.id}" for post in posts))
+    confirm(logged_in, sandbox)
+
+    cases = fresh(SveaCase)
+    assert [case.state for case in cases] == [CASE_OPEN] * 3
+    numbers = {case["caseNumber"] for case in sandbox.cases()}
+    assert {case.case_number for case in cases} == numbers
+    references = {post.svea_reference for post in fresh(CustomerPost)}
+    assert references == numbers
+    history = page_text(logged_in, f"/collection/cases/{cases[1].id}", htmx=True)
+    assert f"Svea bekreftet saken med saksnummer {cases[1].case_number}." in history
