@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_fault_run.py [--cases 1000] [--batch 50] [--workers 2] [--timeout 5400]
 
-Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379; database 12 is flushed).
+Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379; takes an empty database of 8-15).
 Starts the Svea sandbox, gunicorn (2 processes) and `--workers` worker.py processes (tests/e2e/stack.py),
 then for two firms of `--cases` overdue posts each, a user presses «Opprett Svea purring» `--batch` rows
 at a time and the run waits until every post carries its Svea case number (tests/e2e/fault_run.py):
@@ -32,8 +32,6 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e import fault_run  # noqa: E402
 from tests.e2e.stack import running_stack  # noqa: E402
 
-REDIS_DB = 12
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,7 +45,7 @@ def main() -> int:
 
     with (
         tempfile.TemporaryDirectory() as folder,
-        running_stack(Path(folder), redis_db=REDIS_DB, workers=args.workers) as stack,
+        running_stack(Path(folder), workers=args.workers) as stack,
     ):
         runs = {}
         for name, number, faults, kill_after in (

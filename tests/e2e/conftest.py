@@ -16,14 +16,11 @@ import pytest
 from tests.conftest import require_server
 from tests.e2e.stack import PG_ADMIN_URL, REDIS_SERVER_URL, Stack, running_stack
 
-# A Redis database of its own (tests/jobs uses 7): FLUSHDB here never touches another suite's jobs.
-REDIS_DB = 11
-
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     require_server(PG_ADMIN_URL, 5432, "PostgreSQL")
     require_server(REDIS_SERVER_URL, 6379, "Redis")
     folder: Path = tmp_path_factory.mktemp("e2e")
-    with running_stack(folder, redis_db=REDIS_DB, workers=2) as running:
+    with running_stack(folder, workers=2) as running:
         yield running

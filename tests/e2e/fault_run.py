@@ -99,6 +99,25 @@ def kill_a_busy_worker(stack: Stack, redis: Redis, prefer: int, timeout: float =
     return Kill(index, killed, busy[index])
 
 
+def _diagnosis(stack: Stack, firm: SeededFirm) -> dict[str, object]:
+    """What a stuck run looks like: the cases' states, RQ's queues and registries, the live workers."""
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+
+    redis = Redis.from_url(stack.redis_url)
+    try:
+        queues = {name: Queue(name, connection=redis) for name in QUEUE_NAMES}
+        return {
+            "cases": stack.case_states(firm.client_id),
+            "queued": {name: queue.count for name, queue in queues.items()},
+            "scheduled": {name: ScheduledJobRegistry(queue=queue).count for name, queue in queues.items()},
+            "started": {name: StartedJobRegistry(queue=queue).count for name, queue in queues.items()},
+            "workers alive": [bool(process and process.alive()) for process in stack.workers],
+        }
+    finally:
+        redis.close()
+
+
 def _submit_runs(stack: Stack, case_ids: set[int]) -> int:
     runs = 0
     for log in stack.folder.glob("worker*.log"):
@@ -151,7 +170,13 @@ def run(
             states = stack.case_states(firm.client_id)
             return "pending" not in states and sum(states.values()) == result.cases
 
-        wait_until(handed_over, deadline - time.monotonic(), "every case handed over or given up", 0.5)
+        wait_until(
+            handed_over,
+            deadline - time.monotonic(),
+            "every case handed over or given up",
+            0.5,
+            lambda: _diagnosis(stack, firm),
+        )
         result.submit_seconds = time.monotonic() - started
     finally:
         if faults:
@@ -169,7 +194,7 @@ def run(
                 retried.add(case_id)
         return all(state == "submitted" or state == "open" for state in states.values())
 
-    wait_until(settled, deadline - time.monotonic(), "every case at Svea", 0.5)
+    wait_until(settled, deadline - time.monotonic(), "every case at Svea", 0.5, lambda: _diagnosis(stack, firm))
     result.retried_by_user = len(retried)
 
     # Svea confirms five minutes after each submission; «Oppdater nå» brings the case numbers.
@@ -180,7 +205,13 @@ def run(
         references = stack.posts_with_reference(firm.client_id)
         return all(references[post_id] for post_id in firm.post_ids)
 
-    wait_until(referenced, deadline - time.monotonic(), "every post to carry its case number", 0.5)
+    wait_until(
+        referenced,
+        deadline - time.monotonic(),
+        "every post to carry its case number",
+        0.5,
+        lambda: _diagnosis(stack, firm),
+    )
     result.drain_seconds = time.monotonic() - started
     _scheduler_state(stack, result)
     _compare(stack, firm, result)

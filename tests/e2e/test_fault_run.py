@@ -7,19 +7,21 @@ Svea holds exactly one case per post, and every post carries that case's number.
 bench/bench_fault_run.py runs the same at 1,000 cases.
 
 And two users of a firm pressing «Opprett Svea purring» on the same posts at the same moment make one
-case per post, not two.
+case per post, not two: over HTTP from two sessions started together, and from two Chromium windows.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from tests.e2e import fault_run
-from tests.e2e.stack import Stack, WebUser, wait_until
+from tests.e2e.stack import PASSWORD, Stack, WebUser, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -117,7 +119,57 @@ def test_two_users_creating_cases_from_the_same_posts_at_the_same_moment_make_on
         ),
         60,
         "every case handed to Svea",
+        state=lambda: stack.case_states(firm.client_id),
     )
     submissions = stack.sandbox_requests(firm.customer_no)
     assert len(submissions) == posts
     assert len({request["creditorRef"] for request in submissions}) == posts
+
+
+@pytest.mark.browser
+def test_two_browsers_pressing_opprett_on_the_same_posts_together_make_one_case_per_post(
+    stack: Stack, browser: Any
+) -> None:
+    posts = 5
+    firm = stack.seed_firm(
+        "Solgløtt Bakeri AS",
+        posts=posts,
+        creditor={"customer_no": "10072", "username": "solglott", "password": "nettleser-2026"},
+    )
+    tabs = []
+    for email in (firm.admin_email, firm.user_email):
+        context = browser.new_context(locale="nb-NO")
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
+        tab.goto(stack.web_url + "/collection/")
+        tab.get_by_label("E-post").fill(email)
+        tab.get_by_label("Passord").fill(PASSWORD)
+        # The page asks for a status sync once it has loaded; when that is done the list of Nye saker
+        # reloads itself (and would forget marks made before), so mark only after that reload (not to
+        # be confused with /collection/new/count, which the page asks for at once).
+        with tab.expect_response(
+            lambda response: (
+                response.request.method == "GET"
+                and urlsplit(response.url).path == "/collection/new"
+                and response.request.headers.get("hx-request") == "true"
+            ),
+            timeout=60_000,
+        ):
+            tab.get_by_role("button", name="Logg inn").click()
+        tab.get_by_label("Marker alle på siden").check()
+        tab.get_by_text(f"{posts} markert").wait_for()
+        tabs.append(tab)
+    try:
+        # Both press the button without waiting for the other's answer: the two posts overlap in the app.
+        for tab in tabs:
+            tab.get_by_role("button", name="Opprett Svea purring").click(no_wait_after=True)
+        outcomes = []
+        for tab in tabs:
+            flash = tab.locator(".flash").filter(has_text=re.compile("er opprettet|allerede lagt i en sak|ikke lenger"))
+            flash.first.wait_for()
+            outcomes.append(tab.locator(".flash").all_inner_texts())
+        assert sum(_created(" ".join(texts)) for texts in outcomes) == posts, outcomes
+        assert stack.cases_per_post(firm.client_id) == dict.fromkeys(firm.post_ids, 1)
+    finally:
+        for tab in tabs:
+            tab.context.close()

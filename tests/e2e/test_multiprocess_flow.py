@@ -31,7 +31,10 @@ def test_cases_are_confirmed_and_a_full_payment_closes_one_at_svea_and_in_the_ap
     assert admin.new_case_rows() == []
 
     # The worker processes hand every case to Svea once, each with its own idempotency key.
-    wait_until(lambda: stack.case_states(firm.client_id) == {"submitted": POSTS}, 30, "every case submitted")
+    def states() -> dict[str, int]:
+        return stack.case_states(firm.client_id)
+
+    wait_until(lambda: states() == {"submitted": POSTS}, 60, "every case submitted", state=states)
     received = stack.sandbox_requests(firm.customer_no)
     assert len(received) == POSTS
     assert len({request["creditorRef"] for request in received}) == POSTS
@@ -39,7 +42,7 @@ def test_cases_are_confirmed_and_a_full_payment_closes_one_at_svea_and_in_the_ap
     # Svea confirms about five minutes later; «Oppdater nå» fetches the case numbers.
     stack.advance_sandbox_clock(301)
     admin.sync_now()
-    wait_until(lambda: stack.case_states(firm.client_id) == {"open": POSTS}, 30, "every case confirmed")
+    wait_until(lambda: states() == {"open": POSTS}, 60, "every case confirmed", state=states)
     at_svea = stack.sandbox_cases(firm.customer_no)
     assert len(at_svea) == POSTS
     number_of_invoice = {case["invoices"][0]["invoiceNo"]: case["caseNumber"] for case in at_svea}
@@ -59,10 +62,8 @@ def test_cases_are_confirmed_and_a_full_payment_closes_one_at_svea_and_in_the_ap
         case = next(case for case in stack.sandbox_cases(firm.customer_no) if case["caseNumber"] == paid_number)
         return bool(case["status"] == "CLOSED_PAID")
 
-    wait_until(closed_at_svea, 30, f"Svea to close case {paid_number}")
-    wait_until(
-        lambda: stack.case_states(firm.client_id) == {"open": POSTS - 1, "closed": 1}, 30, "the app to close the case"
-    )
+    wait_until(closed_at_svea, 60, f"Svea to close case {paid_number}")
+    wait_until(lambda: states() == {"open": POSTS - 1, "closed": 1}, 60, "the app to close the case", state=states)
     archived = admin.get("/collection/archived", q=paid_number).text
     assert re.search(rf">{paid_number}</a>", archived), archived[:3000]
     still_open = [case for case in stack.sandbox_cases(firm.customer_no) if not case["status"].startswith("CLOSED")]
