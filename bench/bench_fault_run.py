@@ -14,8 +14,9 @@ at a time and the run waits until every post carries its Svea case number (tests
 
 It prints, for both: time to hand every case over, time to drain, duplicates, lost, API requests the
 sandbox answered (by status), submit job runs, user retries; and the fault run's times as multiples of
-the baseline's. The waits are shortened as in the CI test (launch.py: Svea read timeout 1 s, retries
-after 1, 2, 4, 8, 16 s, a dead worker's job resumed after 8 s). Exits non-zero on any duplicate or loss.
+the baseline's. The waits are shortened as in the CI test (stack.FAST_TIMING, launch.py: Svea read timeout
+1 s, retries after 1, 1, 2, 2, 4 s, a case pending for 15 s resumed, periodic sync every 20 s). Exits
+non-zero on any duplicate or loss.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 A user marks the firm's overdue posts page by page and presses «Opprett Svea purring» while the sandbox
 fails requests at the plan's rates and worker.py processes are killed (SIGKILL to the whole process tree,
-each time while it runs a submit job) and started again. Then the faults stop, the user presses
+each time while it runs a submit job; first the one whose RQ scheduler enqueues the delayed retries, if
+it is busy) and started again. Then the faults stop, the user presses
 «Prøv igjen» on any case that gave up, Svea's clock moves on so that it confirms everything, and the run
 waits until every post carries its case number. What Svea holds is then compared with the ledger.
 """
@@ -76,6 +77,15 @@ class FaultRunResult:
         ]
 
 
+def _next_victim(stack: Stack, redis: Redis, result: FaultRunResult) -> int:
+    """First the worker whose scheduler enqueues the delayed retries (the harder loss), then the others."""
+    if not result.kills:
+        holder = scheduler_holder(stack, redis)
+        if holder is not None:
+            return holder
+    return (result.kills[-1].worker + 1) % len(stack.workers) if result.kills else 0
+
+
 def _worker_pids_running_submit(stack: Stack, redis: Redis) -> dict[int, str]:
     """RQ worker pid → the submit job it runs now, for live workers of this stack only."""
     live = {proc.pid: index for index, process in enumerate(stack.workers) if process for proc in process.tree()}
@@ -88,6 +98,16 @@ def _worker_pids_running_submit(stack: Stack, redis: Redis) -> dict[int, str]:
         if worker.pid in live and job is not None and (job.func_name or "").endswith("submit_case"):
             busy[live[worker.pid]] = job.description or job.id
     return busy
+
+
+def scheduler_holder(stack: Stack, redis: Redis) -> int | None:
+    """The index of the worker.py whose RQ scheduler holds the lock (and so enqueues the delayed retries)."""
+    holder = cast(bytes | None, redis.get(SCHEDULER_LOCKING_KEY_TEMPLATE % "default"))
+    pid = cast(bytes | None, redis.hget(SCHEDULER_KEY_TEMPLATE % holder.decode(), "pid")) if holder else None
+    for index, process in enumerate(stack.workers):
+        if pid is not None and process is not None and int(pid) in {proc.pid for proc in process.tree()}:
+            return index
+    return None
 
 
 def kill_a_busy_worker(stack: Stack, redis: Redis, prefer: int, timeout: float = 60) -> Kill:
@@ -161,10 +181,10 @@ def run(
             user.create_cases(rows[:batch])
             batches += 1
             if batches in kill_after_batches:
-                result.kills.append(kill_a_busy_worker(stack, redis, prefer=len(result.kills) % len(stack.workers)))
+                result.kills.append(kill_a_busy_worker(stack, redis, prefer=_next_victim(stack, redis, result)))
         for _ in kill_after_batches[len(result.kills) :]:
             # Fewer batches than planned kills: the rest happen while the queue drains.
-            result.kills.append(kill_a_busy_worker(stack, redis, prefer=len(result.kills) % len(stack.workers)))
+            result.kills.append(kill_a_busy_worker(stack, redis, prefer=_next_victim(stack, redis, result)))
 
         def handed_over() -> bool:
             states = stack.case_states(firm.client_id)
@@ -228,10 +248,7 @@ def _scheduler_state(stack: Stack, result: FaultRunResult) -> None:
         result.overdue_retries = sum(
             len(ScheduledJobRegistry(name, connection=redis).get_jobs_to_schedule(late)) for name in QUEUE_NAMES
         )
-        holder = cast(bytes | None, redis.get(SCHEDULER_LOCKING_KEY_TEMPLATE % "default"))
-        pid = cast(bytes | None, redis.hget(SCHEDULER_KEY_TEMPLATE % holder.decode(), "pid")) if holder else None
-        live = {proc.pid for process in stack.workers if process for proc in process.tree()}
-        result.scheduler_running = pid is not None and int(pid) in live
+        result.scheduler_running = scheduler_holder(stack, redis) is not None
     finally:
         redis.close()
 

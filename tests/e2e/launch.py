@@ -9,7 +9,7 @@ in CI has about a minute. Those waits are constants in the code (jobs_queue.SVEA
 collection.services.STALLED_AFTER, periodic.LEASE_SECONDS) or app settings the environment cannot set
 (SVEA_READ_TIMEOUT), so the launched processes take shorter ones from the JSON in E2E_TIMING:
 
-    {"SVEA_READ_TIMEOUT": 1.0, "retry_intervals": [1, 2, 4, 8, 16], "stalled_after": 40, "lease_seconds": 10}
+    {"SVEA_READ_TIMEOUT": 1.0, "retry_intervals": [1, 1, 2, 2, 4], "stalled_after": 15, "lease_seconds": 10}
 
 The number of retries stays production's. Nothing else differs from production: the same create_app,
 the same worker.py main(), the same RQ.

@@ -46,20 +46,20 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgre
 REDIS_SERVER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "riktig-hest-batteri-stift"
 
-# Waits a CI run can afford (see launch.py): 1 s for Svea's answer, Svea jobs retried after 1, 2, 4, 8 and
-# 16 s, the periodic leader's lease lasts 10 s, and a case still pending after 40 s is resumed (longer
-# than the 31 s the retries wait in all, so that no case is resumed while its own retries are still due).
+# Waits a CI run can afford (see launch.py): 1 s for Svea's answer, Svea jobs retried after 1, 1, 2, 2 and
+# 4 s, the periodic leader's lease lasts 10 s, and a case still pending after 15 s is resumed (longer
+# than the 10 s the retries wait in all, so that no case is resumed while its own retries are still due).
 FAST_TIMING: dict[str, Any] = {
     "SVEA_READ_TIMEOUT": 1.0,
     "SVEA_CONNECT_TIMEOUT": 1.0,
     "SVEA_BACKOFF_SECONDS": 0.1,
-    "retry_intervals": [1, 2, 4, 8, 16],
-    "stalled_after": 40,
+    "retry_intervals": [1, 1, 2, 2, 4],
+    "stalled_after": 15,
     "lease_seconds": 10,
 }
-# The periodic status sync (and the resumption of lost jobs it carries) every 30 s instead of 300 s: more
+# The periodic status sync (and the resumption of lost jobs it carries) every 20 s instead of 300 s: more
 # often, and the syncs of the suite's four firms would keep both workers busy on the `high` queue.
-SYNC_INTERVAL_SECONDS = 30
+SYNC_INTERVAL_SECONDS = 20
 
 T = TypeVar("T")
 
