@@ -69,7 +69,8 @@ def kid_algorithm(kid: str) -> Algorithm | None:
     if not _has_kid_shape(kid):
         return None
     payload, check = kid[:-1], kid[-1]
-    if check != "-" and mod10_check_digit(payload) == check:
+    # A Luhn checksum of 0 over the whole KID is the same test as recomputing the check digit.
+    if check != "-" and luhn.checksum(kid) == 0:
         return "MOD10"
     if mod11_check_digit(payload) == check:
         return "MOD11"

@@ -28,6 +28,10 @@ _NUMBER_CHARS = re.compile(r"[0-9 .,]+")
 _GROUPED = re.compile(r"[0-9]{1,3}(?:[ .][0-9]{3})*")
 _NORWEGIAN_DATE = re.compile(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]+)")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+# The shapes other systems export nearly always (``-1 234,50``, ``1234,50``, ``1234``): read without
+# the general path's steps. Every string this matches is read by the general path to the same amount
+# (tests/rules/test_parsing.py holds the two equal by a property test).
+_PLAIN_AMOUNT = re.compile(r"(-?)((?:[0-9]{1,3}(?:[ \u00a0][0-9]{3})+)|[0-9]+)(?:,([0-9]{1,2}))?")
 
 
 def _amount_error(text: str, reason: str) -> ValueError:
@@ -69,6 +73,17 @@ def parse_amount(text: str) -> Decimal:
     Raises ValueError with a Norwegian message when the input is empty, malformed, ambiguous,
     has more than two decimals or does not fit Numeric(14, 2).
     """
+    plain = _PLAIN_AMOUNT.fullmatch(text)
+    if plain is not None:
+        sign, digits, fraction = plain.groups()
+        amount = Decimal(f"{digits.replace(' ', '').replace(_NBSP, '')}.{fraction or '0'}").quantize(_CENT)
+        if amount > MAX_AMOUNT:
+            raise _amount_error(text, "beløpet er for stort")
+        return -amount if sign and amount else amount
+    return _parse_amount_general(text)
+
+
+def _parse_amount_general(text: str) -> Decimal:
     rest = text.strip().replace("\u2212", "-")
     negative = rest.startswith("-")
     if negative:

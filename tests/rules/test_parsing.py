@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from svea_web.rules import parsing
 from svea_web.rules.parsing import format_amount, format_date, parse_amount, parse_date
 
 NBSP = "\u00a0"
@@ -123,6 +124,32 @@ def test_format_amount_refuses_non_numbers(amount):
 @given(st.decimals(min_value=-(10**12) + 1, max_value=10**12 - 1, places=2))
 def test_formatted_amount_reads_back_to_the_same_amount(amount):
     assert parse_amount(format_amount(amount)) == amount
+
+
+def _general_reading(text: str) -> Decimal | str:
+    try:
+        return parsing._parse_amount_general(text)
+    except ValueError as error:
+        return str(error)
+
+
+def _reading(text: str) -> Decimal | str:
+    try:
+        return parse_amount(text)
+    except ValueError as error:
+        return str(error)
+
+
+# The quick path for the common shapes must read every input exactly as the general path does.
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789 ,.-" + NBSP, max_size=20),
+        st.from_regex(r"-?[0-9]{1,3}([ \u00a0][0-9]{3}){0,5}(,[0-9]{1,3})?", fullmatch=True),
+        st.from_regex(r"-?[0-9]{1,16}(,[0-9]{0,3})?", fullmatch=True),
+    )
+)
+def test_quick_and_general_amount_readings_agree(text):
+    assert _reading(text) == _general_reading(text)
 
 
 @pytest.mark.parametrize(
