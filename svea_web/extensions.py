@@ -48,4 +48,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        # A larger page cache (32 MB, the default is 2 MB) keeps a big ledger's indexes in memory during
+        # bulk imports and lists. Synchronous stays FULL: a committed case must survive a power cut.
+        cursor.execute("PRAGMA cache_size=-32768")
         cursor.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -183,6 +184,67 @@ def parse_csv(data: bytes, progress: Callable[[int], None] | None = None) -> Par
         if len(result.preview) < PREVIEW_ROWS:
             result.preview.append({"line": line, **_jsonable(customer), **_jsonable(post or {})})
     return result
+
+
+POST_COLUMNS = (
+    "customer_no",
+    "invoice_no",
+    "match_no",
+    "kid",
+    "invoice_date",
+    "due_date",
+    "amount",
+    "open_amount",
+    "kind",
+    "text",
+)
+
+
+def dump_parsed(parsed: ParsedImport, sha256: str) -> bytes:
+    """The rows of a file that parsed without errors, for the import job to write without parsing again."""
+    posts = [
+        [
+            p["customer_no"],
+            p["invoice_no"],
+            p["match_no"],
+            p["kid"],
+            p["invoice_date"].isoformat(),
+            p["due_date"].isoformat(),
+            str(p["amount"]),
+            str(p["open_amount"]),
+            p["kind"],
+            p["text"],
+        ]
+        for p in parsed.posts
+    ]
+    customers = [[c[column] for column in CUSTOMER_COLUMNS] for c in parsed.customers.values()]
+    return json.dumps(
+        {"sha256": sha256, "total_rows": parsed.total_rows, "customers": customers, "posts": posts},
+        separators=(",", ":"),
+    ).encode()
+
+
+def load_parsed(data: bytes, sha256: str) -> ParsedImport | None:
+    """What `dump_parsed` wrote for the file with this hash; None if it is for another file or unreadable."""
+    try:
+        stored = json.loads(data)
+        if stored.get("sha256") != sha256:
+            return None
+        fromiso = date.fromisoformat
+        posts = [
+            dict(zip(POST_COLUMNS, row, strict=True))
+            | {
+                "invoice_date": fromiso(row[4]),
+                "due_date": fromiso(row[5]),
+                "amount": Decimal(row[6]),
+                "open_amount": Decimal(row[7]),
+            }
+            for row in stored["posts"]
+        ]
+        customers = {row[0]: dict(zip(CUSTOMER_COLUMNS, row, strict=True)) for row in stored["customers"]}
+        return ParsedImport(customers=customers, posts=posts, total_rows=int(stored["total_rows"]))
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

@@ -121,3 +121,23 @@ def test_confirming_twice_imports_once(logged_in: Any, firm: Any) -> None:
     again = logged_in.post(f"/ledger/import/{batch.id}/apply", follow_redirects=True).get_data(as_text=True)
     assert "allerede importert" in again
     assert db.session.scalar(select(func.count()).select_from(CustomerPost)) == 3
+
+
+def test_import_writes_the_analysed_rows_and_parses_again_if_they_are_unreadable(
+    logged_in: Any, firm: Any, app: Any
+) -> None:
+    from svea_web.ledger.services import parsed_path
+
+    for damage in (None, b"{not json", b'{"sha256": "another file"}'):
+        upload(logged_in, GOOD_CSV.encode())
+        batch = latest_batch()
+        analysed = parsed_path(batch)
+        assert analysed.exists()
+        if damage is not None:
+            analysed.write_bytes(damage)
+        done = logged_in.post(f"/ledger/import/{batch.id}/apply", follow_redirects=True).get_data(as_text=True)
+        assert "3 nye og 0 oppdaterte poster" in done or "0 nye og 3 oppdaterte poster" in done
+        assert not analysed.exists()
+    assert db.session.scalar(select(func.count()).select_from(CustomerPost)) == 3
+    post = db.session.scalar(select(CustomerPost).where(CustomerPost.invoice_no == "5001"))
+    assert post is not None and post.kid == "0000012344" and post.open_amount == Decimal("1234.50")
