@@ -2,10 +2,10 @@
 
 A user marks the firm's overdue posts page by page and presses «Opprett Svea purring» while the sandbox
 fails requests at the plan's rates and worker.py processes are killed (SIGKILL to the whole process tree,
-each time while it runs a submit job; first the one whose RQ scheduler enqueues the delayed retries, if
-it is busy) and started again. Then the faults stop, the user presses
-«Prøv igjen» on any case that gave up, Svea's clock moves on so that it confirms everything, and the run
-waits until every post carries its case number. What Svea holds is then compared with the ledger.
+each time while it runs a submit job; first the one whose RQ scheduler enqueues the delayed retries) and
+started again. Then the faults stop, the user presses «Prøv igjen» on any case that gave up, Svea's clock
+moves on so that it confirms everything, and the run waits until every post carries its case number.
+What Svea holds is then compared with the ledger.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from redis import Redis
-from rq import Worker
+from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
-from rq.registry import ScheduledJobRegistry
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, SCHEDULER_LOCKING_KEY_TEMPLATE
 from sqlalchemy import select
 
@@ -111,8 +111,20 @@ def scheduler_holder(stack: Stack, redis: Redis) -> int | None:
 
 
 def kill_a_busy_worker(stack: Stack, redis: Redis, prefer: int, timeout: float = 60) -> Kill:
-    """SIGKILL a worker.py while it runs a submit job (`prefer` if it is busy), then start it again."""
-    busy = wait_until(lambda: _worker_pids_running_submit(stack, redis), timeout, "a worker running a submit job", 0.02)
+    """SIGKILL a worker.py while it runs a submit job (`prefer`, unless it has none for a while), then
+    start it again."""
+    deadline = time.monotonic() + timeout
+    preferred_until = time.monotonic() + timeout / 3
+    busy = wait_until(
+        lambda: {
+            index: job
+            for index, job in _worker_pids_running_submit(stack, redis).items()
+            if index == prefer or time.monotonic() > preferred_until
+        },
+        deadline - time.monotonic(),
+        "a worker running a submit job",
+        0.02,
+    )
     index = prefer if prefer in busy else next(iter(busy))
     killed = stack.kill_worker(index)
     stack.start_worker(index)
@@ -121,9 +133,6 @@ def kill_a_busy_worker(stack: Stack, redis: Redis, prefer: int, timeout: float =
 
 def _diagnosis(stack: Stack, firm: SeededFirm) -> dict[str, object]:
     """What a stuck run looks like: the cases' states, RQ's queues and registries, the live workers."""
-    from rq import Queue
-    from rq.registry import StartedJobRegistry
-
     redis = Redis.from_url(stack.redis_url)
     try:
         queues = {name: Queue(name, connection=redis) for name in QUEUE_NAMES}
@@ -146,7 +155,7 @@ def _submit_runs(stack: Stack, case_ids: set[int]) -> int:
     return runs
 
 
-def _case_ids(client_id: int) -> dict[int, str]:
+def _states_by_case(client_id: int) -> dict[int, str]:
     from svea_web.collection.models import SveaCase
     from svea_web.extensions import db
 
@@ -207,7 +216,7 @@ def run(
     retried: set[int] = set()
 
     def settled() -> bool:
-        states = _case_ids(firm.client_id)
+        states = _states_by_case(firm.client_id)
         for case_id, state in states.items():
             if state == "failed" and case_id not in retried:
                 user.retry_case(case_id)
@@ -236,7 +245,7 @@ def run(
     _scheduler_state(stack, result)
     _compare(stack, firm, result)
     result.api_requests = Counter(stack.api_requests_seen()) - requests_before
-    result.submit_job_runs = _submit_runs(stack, set(_case_ids(firm.client_id)))
+    result.submit_job_runs = _submit_runs(stack, set(_states_by_case(firm.client_id)))
     return result
 
 

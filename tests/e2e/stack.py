@@ -2,12 +2,13 @@
 Svea sandbox, each in its own process, driven over HTTP the way a browser drives the app.
 
     with running_stack(tmp_path, workers=2) as stack:
-        stack.seed_firm(posts=20)
-        user = stack.user(stack.firm.admin_email)
-        ...
-        stack.kill_worker(0)       # SIGKILL to worker.py and every process under it
+        firm = stack.seed_firm("Nordlys Rørlegger AS", posts=20)
+        user = stack.user(firm.admin_email)    # logged in over HTTP, CSRF token from each page
+        user.create_cases(user.new_case_rows())
+        stack.kill_worker(0)                   # SIGKILL to worker.py and every process under it
         stack.start_worker(0)
 
+The tables are made with db.create_all() (the lead generates the migrations from the models at the end).
 The test process reads the app's database directly only to seed it and to check what happened.
 """
 
@@ -61,14 +62,14 @@ FAST_TIMING: dict[str, Any] = {
 # often, and the syncs of the suite's four firms would keep both workers busy on the `high` queue.
 SYNC_INTERVAL_SECONDS = 20
 
-T = TypeVar("T")
-
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Redis databases a stack may take (tests/jobs uses 7); it claims the first empty one with this key, so that
 # test runs at the same time on one machine never take each other's jobs.
 REDIS_DATABASES = range(8, 16)
 REDIS_CLAIM_KEY = "svea-e2e:claimed-by"
 REDIS_CLAIM_SECONDS = 6 * 3600
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
