@@ -45,15 +45,40 @@
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:load", function (ev) { init(ev.target); });
-  // A server error in an HTMX request: say so instead of doing nothing.
-  document.addEventListener("htmx:responseError", function (ev) {
+  // An error answer to an HTMX request is not swapped in; show the server's own explanation (the error
+  // fragment it renders for HTMX) in the flash area, or a plain line when there is none (network down).
+  document.addEventListener("htmx:responseError", function (ev) { showError(ev.detail.xhr); });
+  document.addEventListener("htmx:sendError", function () { showError(null); });
+
+  function showError(xhr) {
     var box = document.getElementById("flashes");
     if (!box) return;
+    var message = null;
+    if (xhr && xhr.responseText) {
+      var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      message = doc.querySelector(".flash-error");
+    }
     var div = document.createElement("div");
     div.className = "flash flash-error";
     div.setAttribute("role", "alert");
-    var status = ev.detail.xhr ? ev.detail.xhr.status : "";
-    div.textContent = (document.documentElement.lang === "en" ? "The request failed (" : "Forespørselen feilet (") + status + ")";
+    if (message) {
+      // Rebuilt from text: nothing of the answer's markup is inserted as HTML.
+      var strong = message.querySelector("strong");
+      if (strong) {
+        var title = document.createElement("strong");
+        title.textContent = strong.textContent;
+        div.appendChild(title);
+        div.appendChild(document.createTextNode(" " + message.textContent.replace(strong.textContent, "").trim()));
+      } else {
+        div.textContent = message.textContent.trim();
+      }
+    } else {
+      var english = document.documentElement.lang === "en";
+      var status = xhr ? " (" + xhr.status + ")" : "";
+      div.textContent = english
+        ? "The request failed" + status + ". Check the connection and try again."
+        : "Forespørselen feilet" + status + ". Sjekk tilkoblingen og prøv igjen.";
+    }
     box.appendChild(div);
-  });
+  }
 })();
