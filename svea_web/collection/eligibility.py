@@ -3,8 +3,10 @@
 The rule is `svea_web.rules.dunning.eligible_for_svea_after`, written as SQL so that a ledger of
 100,000 posts is filtered, counted and paged by the database (tests check the two agree):
 
-- an open invoice with something left to pay (and at least the minimum amount), not paused, overdue,
-  and not already in a case;
+- an open invoice with something left to pay (and at least the minimum amount), overdue, and not
+  already in a case;
+- not under a purrestopp, neither the post's own nor its customer's (CustomerPause), read as
+  svea_web.dunning reads them: a pause whose resume day has come counts for nothing;
 - at level Purring (Svea runs the reminders), or with no in-app steps: overdue by ``offer_after_days``;
 - at level Inkasso with in-app steps: every step sent and the last step's deadline passed;
 - a customer who already has a case at Svea: any newly overdue post goes straight to Nye saker.
@@ -32,6 +34,7 @@ from svea_web.collection.models import (
     CasePost,
     SveaCase,
 )
+from svea_web.dunning.models import CustomerPause
 from svea_web.extensions import db
 from svea_web.ledger.models import KIND_COMPANY, POST_INVOICE, STATUS_OPEN, Customer, CustomerPost
 from svea_web.rules.dunning import DunningPolicy
@@ -93,11 +96,31 @@ def eligible_conditions(client_id: int, policy: Policy, today: date) -> list[Col
         CustomerPost.open_amount > 0,
         CustomerPost.open_amount >= policy.min_amount,
         CustomerPost.svea_case_id.is_(None),
-        CustomerPost.paused.is_(False),
-        or_(CustomerPost.paused_until.is_(None), CustomerPost.paused_until <= today),
+        _post_not_paused(today),
+        CustomerPost.customer_id.not_in(paused_customers(client_id, today)),
         CustomerPost.due_date < today,
         or_(ready, CustomerPost.customer_id.in_(customers_with_case(client_id))),
     ]
+
+
+def _post_not_paused(today: date) -> ColumnElement[bool]:
+    """The post's own purrestopp is not in force, read as svea_web.dunning reads it: a dated pause holds
+    until its resume day ``paused_until`` (the flag beside a date counts for nothing), an undated one
+    while ``paused`` is set."""
+    return or_(
+        and_(CustomerPost.paused_until.is_(None), CustomerPost.paused.is_(False)),
+        CustomerPost.paused_until <= today,
+    )
+
+
+def paused_customers(client_id: int, today: date) -> Any:
+    """Customers under a purrestopp (CustomerPause) today: none of their posts may go to Svea.
+
+    ``paused_until`` is the day dunning resumes (None: until lifted), as in svea_web.dunning."""
+    return select(CustomerPause.customer_id).where(
+        CustomerPause.client_id == client_id,
+        or_(CustomerPause.paused_until.is_(None), CustomerPause.paused_until > today),
+    )
 
 
 @dataclass

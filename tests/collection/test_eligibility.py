@@ -12,6 +12,7 @@ import pytest
 
 from svea_web.collection import eligibility
 from svea_web.collection.models import CASE_OPEN, CasePost, SveaCase
+from svea_web.dunning.models import CustomerPause
 from svea_web.extensions import db
 from svea_web.rules.dunning import DunningPolicy, PostDunningState, SentStep, eligible_for_svea_after
 from tests.collection.conftest import company, configure_svea, create_cases, debtor, overdue_post, page_text
@@ -218,3 +219,62 @@ def test_nye_saker_pages_go_from_the_oldest_due_date(app: Any, svea_firm: Any, s
         assert names == [["Eldst", "Midt"], ["Nyest", "Eldst"]]
     assert first.has_next and not first.has_prev
     assert second.has_prev and not second.has_next
+
+
+def test_a_post_whose_dated_pause_has_ended_is_offered_even_with_the_flag_left_set(
+    logged_in: Any, svea_firm: Any
+) -> None:
+    # svea_web.dunning reads a dated pause by its resume day alone: the flag beside it counts for nothing.
+    kari = debtor(svea_firm.client.id)
+    overdue_post(kari, match_no="FLAGENDED", paused=True, paused_until=TODAY)
+    overdue_post(kari, match_no="FLAGLONGENDED", paused=True, paused_until=TODAY - timedelta(days=30))
+    overdue_post(kari, match_no="FLAGRUNNING", paused=True, paused_until=TODAY + timedelta(days=1))
+
+    table = offered(logged_in)
+
+    assert "FLAGENDED" in table and "FLAGLONGENDED" in table
+    assert "FLAGRUNNING" not in table
+    assert new_count(logged_in) == 2
+
+
+def _pause_customer(customer: Any, paused_until: date | None) -> None:
+    db.session.add(
+        CustomerPause(client_id=customer.client_id, customer_id=customer.id, reason="Tvist", paused_until=paused_until)
+    )
+    db.session.commit()
+
+
+@pytest.mark.all_backends
+@pytest.mark.parametrize("grouped", [False, True])
+def test_posts_of_a_customer_under_purrestopp_are_not_offered_until_the_pause_ends(
+    logged_in: Any, svea_firm: Any, sandbox: Any, grouped: bool
+) -> None:
+    configure_svea(svea_firm.client.id, sandbox.url, group=grouped)
+    client_id = svea_firm.client.id
+    until_lifted, dated, ended, free = (
+        debtor(client_id, name) for name in ("Stopp Uten Dato", "Stopp Med Dato", "Stopp Utløpt", "Uten Stopp")
+    )
+    for customer, match_no in ((until_lifted, "UNDATED"), (dated, "DATED"), (ended, "ENDED"), (free, "FREE")):
+        overdue_post(customer, match_no=match_no)
+    _pause_customer(until_lifted, None)
+    _pause_customer(dated, TODAY + timedelta(days=5))
+    _pause_customer(ended, TODAY)  # the resume day has come
+
+    table = offered(logged_in)
+
+    assert "ENDED" in table and "FREE" in table
+    assert "UNDATED" not in table and "DATED" not in table
+    assert new_count(logged_in) == 2
+
+
+def test_marked_posts_of_a_customer_paused_meanwhile_are_not_sent(logged_in: Any, svea_firm: Any) -> None:
+    kari, per = debtor(svea_firm.client.id), debtor(svea_firm.client.id, "Per Hansen")
+    paused_post = overdue_post(kari, match_no="PAUSEDLATER")
+    free_post = overdue_post(per, match_no="STILLFREE")
+    assert "PAUSEDLATER" in offered(logged_in)
+
+    _pause_customer(kari, None)
+    create_cases(logged_in, f"p{paused_post.id}", f"p{free_post.id}", f"c{kari.id}")
+
+    cases = db.session.query(SveaCase).all()
+    assert [[link.post_id for link in case.links] for case in cases] == [[free_post.id]]
