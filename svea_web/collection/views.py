@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.utils import secure_filename
 
 from svea_web.clock import today
 from svea_web.collection import eligibility, queries, services
@@ -427,7 +428,10 @@ def dispatch_pdf(case_id: int, dispatch_id: int) -> ResponseReturnValue:
         return render_template("collection/letter_error.html", case=found, error=error.message), 502
     response = make_response(pdf)
     response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{found.case_number}-{letter.external_id}.pdf"'
+    # The name is made of Svea's case number and letter id: cut down to plain characters, so that a
+    # hostile value can neither add header parameters or lines nor name a path on the user's disk.
+    name = secure_filename(f"{found.case_number}-{letter.external_id}") or "brev"
+    response.headers["Content-Disposition"] = f'inline; filename="{name}.pdf"'
     return response
 
 

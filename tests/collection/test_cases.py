@@ -7,18 +7,31 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.http import parse_options_header
 
 from svea_web.collection import services
 from svea_web.collection.models import CASE_CLOSED, CASE_OPEN, CASE_SUBMITTED, CaseMessage, SveaCase
 from svea_web.extensions import db
 from svea_web.ledger.models import CustomerPost
 from svea_web.models_base import utcnow
-from tests.collection.conftest import company, create_cases, debtor, fresh, overdue_post, page_text, sync
+from svea_web.sandbox.testing import running_sandbox
+from tests.collection.conftest import (
+    company,
+    configure_svea,
+    create_cases,
+    debtor,
+    fresh,
+    overdue_post,
+    page_text,
+    sync,
+)
 
 
 def submit_one(client: Any, firm: Any, **post_fields: Any) -> tuple[SveaCase, CustomerPost]:
@@ -222,6 +235,39 @@ def test_letters_svea_sent_are_listed_and_open_as_pdf_through_the_app(
     assert "<td>\n        Purring" in page_text(
         logged_in, "/collection/open", htmx=True
     )  # Svea status after the letter
+
+
+def test_a_letter_pdf_gets_a_plain_file_name_whatever_case_number_svea_sends(
+    logged_in: Any, firm: Any, tmp_path: Path
+) -> None:
+    # A sandbox on a file, so that the case number Svea hands out can be made hostile on both sides.
+    agency_db = tmp_path / "agency.sqlite3"
+    with running_sandbox(SANDBOX_DB=str(agency_db)) as agency:
+        configure_svea(firm.client.id, agency.url)
+        case, _post = submit_one(logged_in, firm)
+        confirm(logged_in, agency)
+        agency.advance_clock(3601)
+        sync(logged_in)
+        (case,) = fresh(SveaCase)
+        hostile = "..\\..\\evil\"; filename*=UTF-8''evil.bat; x=\""
+        with sqlite3.connect(agency_db) as agency_tables:
+            agency_tables.execute(
+                "UPDATE svea_case SET case_number = ? WHERE case_number = ?", (hostile, case.case_number)
+            )
+        case.case_number = hostile
+        db.session.commit()
+
+        detail = page_text(logged_in, f"/collection/cases/{case.id}", htmx=True)
+        pdf_link = re.search(r'href="(/collection/cases/\d+/dispatches/\d+\.pdf)"', detail)
+        assert pdf_link is not None
+        pdf = logged_in.get(pdf_link.group(1))
+
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+    disposition, params = parse_options_header(pdf.headers["Content-Disposition"])
+    assert disposition == "inline"
+    assert list(params) == ["filename"]
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+\.pdf", params["filename"]), params["filename"]
+    assert ".." not in params["filename"] and not params["filename"].startswith(".")
 
 
 def test_closing_a_case_moves_it_to_arkiverte_saker_with_its_history(
