@@ -53,17 +53,28 @@ class BankTransaction:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> BankTransaction:
-        return cls(
-            external_id=data["id"],
-            paid_on=date.fromisoformat(data["on"]),
-            amount=Decimal(data["amount"]),
-            kids=tuple(data["kids"]),
-            reference_text=data["text"],
-            payer_name=data["payer"],
-            payer_account=data["account"],
-            where=data["where"],
-        )
+    def many_from_json(cls, rows: list[dict[str, Any]]) -> list[BankTransaction]:
+        """The transactions ``to_json`` stored, read back; a file has a handful of dates, each read once."""
+        dates: dict[str, date] = {}
+        transactions = []
+        for data in rows:
+            on = data["on"]
+            paid_on = dates.get(on)
+            if paid_on is None:
+                paid_on = dates[on] = date.fromisoformat(on)
+            transactions.append(
+                cls(
+                    external_id=data["id"],
+                    paid_on=paid_on,
+                    amount=Decimal(data["amount"]),
+                    kids=tuple(data["kids"]),
+                    reference_text=data["text"],
+                    payer_name=data["payer"],
+                    payer_account=data["account"],
+                    where=data["where"],
+                )
+            )
+        return transactions
 
 
 @dataclass

@@ -198,7 +198,9 @@ def book_transactions(
         for payment_id, t, (chosen, _how) in zip(ids, fresh, plans, strict=True)
         if chosen is not None
     ]
-    outcome.reports = apply_bookings(client_id, bookings, source=source, user_id=user_id, new_payments=True)
+    outcome.reports = apply_bookings(
+        client_id, bookings, source=source, user_id=user_id, new_payments=True, import_id=import_id
+    )
     outcome.new_payments = len(fresh)
     outcome.payment_ids = ids
     outcome.booked = len(bookings)
@@ -290,11 +292,18 @@ def _insert_credits(client_id: int, credited: Sequence[Booking], now: Any, new_p
 
 
 def apply_bookings(
-    client_id: int, bookings: Sequence[Booking], *, source: str, user_id: int | None, new_payments: bool = False
+    client_id: int,
+    bookings: Sequence[Booking],
+    *,
+    source: str,
+    user_id: int | None,
+    new_payments: bool = False,
+    import_id: int | None = None,
 ) -> int:
     """Allocations, credits and open amounts for planned payments; the number of Svea reports queued.
 
     ``new_payments``: the payments were inserted just now, so none has an earlier (reversed) credit.
+    ``import_id``: they are the new payments of this file, and so are all of its payments.
     """
     if not bookings:
         return 0
@@ -313,15 +322,20 @@ def apply_bookings(
             )
     _insert(PaymentAllocation, allocation_rows)
 
-    per_post: dict[int, Decimal] = defaultdict(Decimal)
-    for row in allocation_rows:
-        if not row["is_credit"]:
-            per_post[row["post_id"]] += row["amount"]
-    change_open_amounts({post_id: -amount for post_id, amount in per_post.items()}, now)
+    if new_payments and import_id is not None:
+        posts = {post_id for b in bookings for post_id, _amount in b.plan.allocations}
+        _lower_open_amounts_by_import(import_id, now)
+    else:
+        per_post: dict[int, Decimal] = defaultdict(Decimal)
+        for row in allocation_rows:
+            if not row["is_credit"]:
+                per_post[row["post_id"]] += row["amount"]
+        change_open_amounts({post_id: -amount for post_id, amount in per_post.items()}, now)
+        posts = set(per_post)
 
     if source == SOURCE_SVEA:
         return 0  # money Svea collected is never reported back to Svea as a direct payment
-    return _queue_reports(client_id, bookings, per_post.keys(), now)
+    return _queue_reports(client_id, bookings, posts, now)
 
 
 def _allocation_row(
@@ -338,24 +352,46 @@ def _allocation_row(
     }
 
 
+def _open_amount_values(new_open: Any, now: Any) -> dict[str, Any]:
+    # Rounded to the cent: SQLite keeps NUMERIC as a binary float, where 0.30 - 0.10 - 0.20 is not 0 and
+    # the post would stay open with nothing left to pay (PostgreSQL's numeric(14,2) is exact anyway).
+    new_open = func.round(new_open, 2)
+    return {"open_amount": new_open, "status": case((new_open == 0, STATUS_PAID), else_=STATUS_OPEN), "updated_at": now}
+
+
 def change_open_amounts(changes: dict[int, Decimal], now: Any) -> None:
     """Add each change to the post's open amount in the database (relative, so no lost update)."""
     if not changes:
         return
     table = CustomerPost.__table__
-    new_open = table.c.open_amount + bindparam("b_change")
     stmt = (
         table.update()
         .where(table.c.id == bindparam("b_id"))
-        .values(
-            open_amount=new_open,
-            status=case((new_open == 0, STATUS_PAID), else_=STATUS_OPEN),
-            updated_at=bindparam("b_now"),
-        )
+        .values(_open_amount_values(table.c.open_amount + bindparam("b_change"), bindparam("b_now")))
     )
     params = [{"b_id": post_id, "b_change": change, "b_now": now} for post_id, change in sorted(changes.items())]
     for chunk in chunks(params, 5000):
         db.session.execute(stmt, list(chunk))
+
+
+def _lower_open_amounts_by_import(import_id: int, now: Any) -> None:
+    """Lower each post's open amount by what the file's payments allocated to it: one UPDATE ... FROM
+    over the allocations just inserted, instead of a statement per post (relative, so no lost update)."""
+    post = CustomerPost.__table__
+    allocation = PaymentAllocation.__table__
+    payment = Payment.__table__
+    totals = (
+        select(allocation.c.post_id, func.sum(allocation.c.amount).label("total"))
+        .join(payment, payment.c.id == allocation.c.payment_id)
+        .where(payment.c.import_id == import_id, allocation.c.is_credit.is_(False))
+        .group_by(allocation.c.post_id)
+        .subquery()
+    )
+    db.session.execute(
+        post.update()
+        .where(post.c.id == totals.c.post_id)
+        .values(_open_amount_values(post.c.open_amount - totals.c.total, now))
+    )
 
 
 def active_cases(post_ids: Iterable[int]) -> dict[int, int]:

@@ -55,9 +55,11 @@ class PaymentImport(db.Model):  # type: ignore[name-defined]
     kind: Mapped[str] = mapped_column(String(10))  # ocr | camt054
     filename: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Both large (a 10,000-payment file is some megabytes of each): deferred, so that listing the imports
+    # or refreshing one after a commit does not read the file and decode its JSON; only the job reads them.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     # The transactions as read when the file was checked on upload, so the job does not read it again.
-    parsed: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    parsed: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, deferred=True)
     status: Mapped[str] = mapped_column(String(10), default=IMPORT_QUEUED)
     transactions: Mapped[int] = mapped_column(default=0)
     booked: Mapped[int] = mapped_column(default=0)

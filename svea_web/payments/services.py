@@ -92,7 +92,8 @@ def create_import(client_id: int, user_id: int | None, filename: str, data: byte
         total_amount=sum((t.amount for t in parsed.transactions), Decimal("0.00")),
     )
     db.session.add(record)
-    audit.record(client_id, "payments.import_uploaded", "payment_import", None, record.filename, user_id=user_id)
+    db.session.flush()  # the import's id, for the audit event
+    audit.record(client_id, "payments.import_uploaded", "payment_import", record.id, record.filename, user_id=user_id)
     db.session.commit()
     return record
 
@@ -125,7 +126,7 @@ def run_import(import_id: int) -> Outcome | None:
     assert record is not None
     try:
         with collector_paused():
-            transactions = [BankTransaction.from_json(t) for t in record.parsed]
+            transactions = BankTransaction.many_from_json(record.parsed)
             outcome = booking.book_transactions(
                 record.client_id, transactions, record.kind, import_id=record.id, user_id=record.user_id
             )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from svea_web.accounts.models import AuditEvent
 from svea_web.extensions import db
 from svea_web.ledger.models import STATUS_OPEN, STATUS_PAID, CustomerPost
 from svea_web.ledger.queries import customer_balance
@@ -109,6 +110,43 @@ def test_a_file_overlapping_an_earlier_one_books_only_its_new_transactions(logge
 
     assert reload(post).open_amount == Decimal("600.00")
     assert count(Payment, source=SOURCE_OCR) == 2
+
+
+@pytest.mark.all_backends
+def test_cents_paid_in_parts_close_the_post_with_nothing_left(logged_in, firm, backend):
+    from datetime import date
+
+    from svea_web.payments import ocr
+
+    kari = factories.customer(firm.client.id, "Kari Nordmann")
+    across_files = factories.post(kari, "0.30", kid="10000123")
+    in_one_file = factories.post(kari, "0.30", kid="10000131")
+    db.session.commit()
+    day = date(2026, 11, 25)
+
+    upload(logged_in, "a.txt", ocr.write([("10000123", Decimal("0.10"))], nets_date=day).encode())
+    upload(
+        logged_in,
+        "b.txt",
+        ocr.write(
+            [("10000123", Decimal("0.20")), ("10000131", Decimal("0.10")), ("10000131", Decimal("0.20"))],
+            nets_date=day,
+            assignment_number="0000002",
+        ).encode(),
+    )
+
+    for post in (across_files, in_one_file):
+        assert reload(post).status == STATUS_PAID and reload(post).open_amount == 0
+    assert count(CustomerPost, kind="credit_note") == 0
+
+
+def test_an_uploaded_file_is_in_the_audit_trail_with_its_import(logged_in, firm):
+    upload(logged_in, "ocr.txt", OCR_SAMPLE)
+
+    record = db.session.scalar(select(PaymentImport))
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "payments.import_uploaded"))
+    assert record is not None and event is not None
+    assert (event.object_type, event.object_id, event.detail) == ("payment_import", str(record.id), "ocr.txt")
 
 
 def test_camt054_books_by_kid_and_by_match_number_in_the_text_and_queues_the_rest(logged_in, firm):
