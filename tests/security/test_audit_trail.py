@@ -52,6 +52,15 @@ def test_a_user_who_is_not_an_admin_is_refused(app: Flask, worlds: Worlds) -> No
     assert browser.get("/settings/audit").status_code == 403
 
 
+def test_the_settings_lead_an_admin_to_the_trail_and_a_user_not(app: Flask, worlds: Worlds) -> None:
+    admin = log_in(app.test_client(), worlds.a.admin_id)
+    assert 'href="/settings/audit"' in admin.get("/settings/").get_data(as_text=True)
+    user = log_in(app.test_client(), worlds.a.user_id)
+    page = user.get("/settings/")
+    assert page.status_code == 200
+    assert 'href="/settings/audit"' not in page.get_data(as_text=True)
+
+
 def test_the_trail_is_filtered_by_action_and_by_user(admin: FlaskClient, worlds: Worlds) -> None:
     record(worlds.a.client_id, "payments.registered", "payment", 1, "99.00 kr", worlds.a.user_id)
     db.session.commit()
