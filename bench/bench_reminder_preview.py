@@ -8,6 +8,7 @@ Measured in the same run:
 - baseline: the bare SELECT of the same overdue rows (the columns the preview reads), fetched;
 - preview: services.build_preview (three set queries + a decision per post with the pure rules);
 - page: GET /dunning/runs/<id> through the app (preview + summary + the first 100 rows as HTML);
+- next page: the HTMX fragment with rows 101-200 (the list pages by 100; totals stay for the whole run);
 - confirm: applying the run once (steps, fee posts, letters, post columns), for scale.
 
     .venv/bin/python bench/bench_reminder_preview.py [--posts 100000] [--overdue 20000] [--repeat 5]
@@ -276,8 +277,19 @@ def main() -> None:
             f"preview page (GET, whole HTML):      {page_s:.3f} s wall, {page_cpu:.3f} s CPU"
             f" = {page_s / base_s:.1f} x baseline (CPU {page_cpu / base_cpu:.1f} x), {size // 1024} KiB"
         )
-        verdict = "met" if max(preview_s, page_s) <= 3.0 else "missed"
-        cpu_verdict = "met" if max(preview_cpu, page_cpu) <= 3.0 else "missed"
+
+        def next_page() -> int:
+            response = web.get(f"/dunning/runs/{run.id}?tab=steps&page=2", headers={"HX-Request": "true"})
+            assert response.status_code == 200 and b"<html" not in response.data
+            return len(response.data)
+
+        next_s, next_cpu, next_size = timed(next_page, args.repeat)
+        print(
+            f"next page of the list (HTMX):        {next_s:.3f} s wall, {next_cpu:.3f} s CPU"
+            f" = {next_s / base_s:.1f} x baseline (CPU {next_cpu / base_cpu:.1f} x), {next_size // 1024} KiB"
+        )
+        verdict = "met" if max(preview_s, page_s, next_s) <= 3.0 else "missed"
+        cpu_verdict = "met" if max(preview_cpu, page_cpu, next_cpu) <= 3.0 else "missed"
         print(f"target preview <= 3 s: {verdict} on wall time, {cpu_verdict} on CPU time")
 
         digest = services.build_preview(client.id, TODAY).digest

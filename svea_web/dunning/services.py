@@ -382,25 +382,37 @@ def _sent_step(kind: str, sent_on: date, deadline: date, fee: Decimal | None) ->
     return rules.SentStep(cast(rules.StepKind, kind), sent_on, deadline, bool(fee and fee > 0))
 
 
-def _sent_steps(client_id: int, run_date: date) -> dict[int, list[rules.SentStep]]:
-    rows = db.session.execute(
-        select(ReminderStep.post_id, ReminderStep.kind, ReminderStep.sent_on, ReminderStep.deadline, ReminderStep.fee)
-        .join(CustomerPost, CustomerPost.id == ReminderStep.post_id)
-        .where(ReminderStep.client_id == client_id, *_overdue_filter(client_id, run_date))
-        .order_by(ReminderStep.post_id, ReminderStep.step_no)
-    ).all()
+def _sent_steps(client_id: int, run_date: date) -> dict[int, tuple[rules.SentStep, ...]]:
+    rows = (
+        db.session.connection()
+        .execute(
+            select(
+                ReminderStep.post_id, ReminderStep.kind, ReminderStep.sent_on, ReminderStep.deadline, ReminderStep.fee
+            )
+            .join(CustomerPost, CustomerPost.id == ReminderStep.post_id)
+            .where(ReminderStep.client_id == client_id, *_overdue_filter(client_id, run_date))
+            .order_by(ReminderStep.post_id, ReminderStep.step_no)
+        )
+        .all()
+    )
     sent: dict[int, list[rules.SentStep]] = defaultdict(list)
     for post_id, kind, sent_on, deadline, fee in rows:
         sent[post_id].append(_sent_step(kind, sent_on, deadline, fee))
-    return sent
+    return {post_id: tuple(steps) for post_id, steps in sent.items()}
 
 
 def _open_fees_by_match(client_id: int) -> dict[str, Decimal]:
-    rows = db.session.execute(
-        select(CustomerPost.match_no, func.sum(CustomerPost.open_amount))
-        .where(CustomerPost.client_id == client_id, CustomerPost.kind == POST_FEE, CustomerPost.status == STATUS_OPEN)
-        .group_by(CustomerPost.match_no)
-    ).all()
+    rows = (
+        db.session.connection()
+        .execute(
+            select(CustomerPost.match_no, func.sum(CustomerPost.open_amount))
+            .where(
+                CustomerPost.client_id == client_id, CustomerPost.kind == POST_FEE, CustomerPost.status == STATUS_OPEN
+            )
+            .group_by(CustomerPost.match_no)
+        )
+        .all()
+    )
     return {match_no: Decimal(total).quantize(ZERO) for match_no, total in rows if total}
 
 
@@ -459,37 +471,45 @@ def build_preview(client_id: int, run_date: date, settings: RunSettings | None =
     settings = settings or run_settings(client_id)
     preview = Preview(run_date=run_date, settings=settings)
     policy = settings.policy
-    rows = db.session.execute(
-        select(
-            CustomerPost.id,
-            CustomerPost.customer_id,
-            CustomerPost.invoice_no,
-            CustomerPost.match_no,
-            CustomerPost.kid,
-            CustomerPost.invoice_date,
-            CustomerPost.due_date,
-            CustomerPost.open_amount,
-            CustomerPost.paused,
-            CustomerPost.paused_until,
-            CustomerPost.pause_reason,
-            CustomerPost.svea_case_id,
-            Customer.name,
-            Customer.customer_no,
-            Customer.email,
+    rows = (
+        db.session.connection()
+        .execute(
+            select(
+                CustomerPost.id,
+                CustomerPost.customer_id,
+                CustomerPost.invoice_no,
+                CustomerPost.match_no,
+                CustomerPost.kid,
+                CustomerPost.invoice_date,
+                CustomerPost.due_date,
+                CustomerPost.open_amount,
+                CustomerPost.paused,
+                CustomerPost.paused_until,
+                CustomerPost.pause_reason,
+                CustomerPost.svea_case_id,
+                Customer.name,
+                Customer.customer_no,
+                Customer.email,
+            )
+            .join(Customer, Customer.id == CustomerPost.customer_id)
+            .where(*_overdue_filter(client_id, run_date))
+            .order_by(Customer.name, Customer.id, CustomerPost.due_date, CustomerPost.id)
         )
-        .join(Customer, Customer.id == CustomerPost.customer_id)
-        .where(*_overdue_filter(client_id, run_date))
-        .order_by(Customer.name, Customer.id, CustomerPost.due_date, CustomerPost.id)
-    ).all()
+        .all()
+    )
     sent = _sent_steps(client_id, run_date)
     open_fees = _open_fees_by_match(client_id)
     customer_pauses = _customer_pauses(client_id)
     interest = InterestCalculator(run_date, settings.interest_rates)
     rate = figures.value_on(settings.interest_rates, run_date) if settings.interest_enabled else None
+    interest_enabled = settings.interest_enabled
     fee_amounts = {
         "reminder": fees.reminder_fee_on(run_date, settings.reminder_fees),
         "notice": fees.notice_fee_on(run_date, settings.reminder_fees),
     }
+    decider = rules.StepDecider(policy, run_date)
+    no_steps: tuple[rules.SentStep, ...] = ()
+    skipped, steps = preview.skipped, preview.steps
     for (
         post_id,
         customer_id,
@@ -507,64 +527,58 @@ def build_preview(client_id: int, run_date: date, settings: RunSettings | None =
         customer_no,
         email,
     ) in rows:
-        steps_sent = tuple(sent.get(post_id, ()))
-        principal = Decimal(open_amount).quantize(ZERO)
-
-        base = (post_id, customer_id, customer_name, customer_no, invoice_no, due_date, principal, len(steps_sent))
+        steps_sent = sent.get(post_id, no_steps)
+        principal = open_amount.quantize(ZERO)
         if svea_case_id is not None:
-            preview.skipped.append(SkipLine(*base, "in_svea_case", None, None))
+            skipped.append(
+                SkipLine(
+                    post_id, customer_id, customer_name, customer_no, invoice_no, due_date, principal,
+                    len(steps_sent), "in_svea_case", None, None,
+                )
+            )  # fmt: skip
             continue
-        paused, until, by_customer = _combine_pauses(
-            bool(post_paused), post_until, customer_pauses.get(customer_id), run_date
-        )
-        state = rules.PostDunningState(
-            due_date=due_date, open_amount=principal, steps_sent=steps_sent, paused_until=until, paused=paused
-        )
-        decision = rules.next_step(state, policy, run_date)
-        if decision.action == "none":
-            reason: SkipReason = decision.reason  # type: ignore[assignment]
+        customer_pause = customer_pauses.get(customer_id)
+        if customer_pause is None and not post_paused and post_until is None:
+            paused, until, by_customer = False, None, False
+        else:
+            paused, until, by_customer = _combine_pauses(bool(post_paused), post_until, customer_pause, run_date)
+        decision = decider.decide(due_date, principal, steps_sent, until, paused)
+        action = decision.action
+        if action == "none" or decision.reason == "fee_too_early":
+            reason: SkipReason
             note = None
-            if reason == "paused":
-                customer_pause = customer_pauses.get(customer_id)
-                if by_customer and customer_pause is not None:
-                    reason, note = "customer_paused", customer_pause[1]
-                else:
-                    note = pause_reason
-            elif reason == "steps_done" and rules.notice_too_old(state, run_date):
-                reason = "notice_too_old"
-            preview.skipped.append(SkipLine(*base, reason, decision.not_before, note))
-            continue
-        if decision.reason == "fee_too_early":
-            preview.skipped.append(SkipLine(*base, "fee_too_early", decision.fee_from, None))
+            not_before = decision.not_before
+            if action != "none":
+                reason, not_before = "fee_too_early", decision.fee_from
+            else:
+                reason = decision.reason  # type: ignore[assignment]
+                if reason == "paused":
+                    if by_customer and customer_pause is not None:
+                        reason, note = "customer_paused", customer_pause[1]
+                    else:
+                        note = pause_reason
+                elif reason == "steps_done" and rules.notice_too_old(
+                    rules.PostDunningState(due_date, principal, steps_sent, until, paused), run_date
+                ):
+                    reason = "notice_too_old"
+            skipped.append(
+                SkipLine(
+                    post_id, customer_id, customer_name, customer_no, invoice_no, due_date, principal,
+                    len(steps_sent), reason, not_before, note,
+                )
+            )  # fmt: skip
             continue
         assert decision.step_no is not None and decision.deadline is not None
-        fee = fee_amounts[decision.action] if decision.fee_allowed else ZERO
+        fee = fee_amounts[action] if decision.fee_allowed else ZERO
         earlier_fees = open_fees.get(match_no, ZERO)
-        post_interest = interest.interest(principal, due_date) if settings.interest_enabled else ZERO
-        preview.steps.append(
+        post_interest = interest.interest(principal, due_date) if interest_enabled else ZERO
+        steps.append(
             StepLine(
-                post_id=post_id,
-                customer_id=customer_id,
-                customer_name=customer_name,
-                customer_no=customer_no,
-                email=email or None,
-                invoice_no=invoice_no,
-                match_no=match_no,
-                kid=kid,
-                invoice_date=invoice_date,
-                due_date=due_date,
-                principal=principal,
-                kind=decision.action,
-                step_no=decision.step_no,
-                deadline=decision.deadline,
-                fee=fee,
-                fee_reason=decision.reason,
-                earlier_fees=earlier_fees,
-                interest=post_interest,
-                interest_rate=rate,
-                amount_due=principal + earlier_fees + fee + post_interest,
+                post_id, customer_id, customer_name, customer_no, email or None, invoice_no, match_no, kid,
+                invoice_date, due_date, principal, action, decision.step_no, decision.deadline, fee,
+                decision.reason, earlier_fees, post_interest, rate, principal + earlier_fees + fee + post_interest,
             )
-        )
+        )  # fmt: skip
     return preview
 
 

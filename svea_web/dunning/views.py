@@ -166,21 +166,18 @@ def _preview_page(reminder_run: ReminderRun, status: int = 200) -> ResponseRetur
     if tab == "skipped" and reason in SKIP_LABELS:
         skipped = [line for line in skipped if line.reason == reason]
     page = _slice(preview.steps if tab == "steps" else skipped, _page_no())
-    context = {
-        "run": reminder_run,
-        "preview": preview,
-        "summary": preview.summary,
-        "tab": tab,
-        "reason": reason,
-        "page": page,
-        "confirm_form": ConfirmForm(digest=preview.digest),
-        "action_form": ActionForm(),
-        "sender": services.letter_settings(reminder_run.client_id),
-        "today": today(),
-    }
+    context = {"run": reminder_run, "summary": preview.summary, "tab": tab, "reason": reason, "page": page}
     if wants_fragment():
+        # Another page or tab of the list: the summary and the confirm form stay as they are.
         return render_template("dunning/_preview_table.html", **context)
-    return render_template("dunning/preview.html", **context), status
+    return render_template(
+        "dunning/preview.html",
+        **context,
+        confirm_form=ConfirmForm(digest=preview.digest),
+        action_form=ActionForm(),
+        sender=services.letter_settings(reminder_run.client_id),
+        today=today(),
+    ), status
 
 
 MAIL_FILTERS = ("all", "failed", "print")

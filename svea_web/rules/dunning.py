@@ -180,6 +180,37 @@ def next_step(state: PostDunningState, policy: DunningPolicy, run_date: date) ->
     )
 
 
+class StepDecider:
+    """``next_step`` for the many posts of one run (one policy, one run date), decided once per situation.
+
+    ``next_step`` reads a post's open amount only to compare it with zero and with the policy's minimum
+    amount, so posts that agree on those two comparisons and on every other field of the state get the
+    same decision. A large ledger has a few thousand such situations among tens of thousands of posts.
+    Keep the key in step with ``_blocked`` and ``next_step``; a property test holds this equal to
+    ``next_step``.
+    """
+
+    def __init__(self, policy: DunningPolicy, run_date: date) -> None:
+        self.policy = policy
+        self.run_date = run_date
+        self._decisions: dict[tuple[object, ...], StepDecision] = {}
+
+    def decide(
+        self,
+        due_date: date,
+        open_amount: Decimal,
+        steps_sent: tuple[SentStep, ...] = (),
+        paused_until: date | None = None,
+        paused: bool = False,
+    ) -> StepDecision:
+        key = (due_date, open_amount > 0, open_amount >= self.policy.min_amount, steps_sent, paused_until, paused)
+        decision = self._decisions.get(key)
+        if decision is None:
+            state = PostDunningState(due_date, open_amount, steps_sent, paused_until, paused)
+            decision = self._decisions[key] = next_step(state, self.policy, self.run_date)
+        return decision
+
+
 def eligible_for_svea_after(state: PostDunningState, policy: DunningPolicy, offer_days: int) -> date | None:
     """The first day the post may be handed to Svea, or None while it may not.
 

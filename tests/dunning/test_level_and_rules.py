@@ -1,4 +1,4 @@
-"""The page follows the Svea level, and the batch interest of the preview equals the rule."""
+"""The page follows the Svea level, and the preview's batch interest and batch decisions equal the rules."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from svea_web.dunning.models import ReminderRun
 from svea_web.dunning.services import InterestCalculator
 from svea_web.extensions import db
+from svea_web.rules.dunning import DunningPolicy, PostDunningState, SentStep, StepDecider, next_step
 from svea_web.rules.figures import DEFAULT_LATE_INTEREST_RATES
 from svea_web.rules.interest import late_interest
 from tests.conftest import Firm
@@ -55,3 +56,48 @@ def test_batch_interest_equals_the_rule_for_any_post(principal: Decimal, due: da
     # Twice: the second answer comes from the cached factor of the due date.
     for _ in range(2):
         assert calculator.interest(principal, due) == late_interest(principal, due, until, DEFAULT_LATE_INTEREST_RATES)
+
+
+sent_steps = st.lists(
+    st.builds(
+        SentStep,
+        kind=st.sampled_from(["reminder", "notice"]),
+        sent_on=days,
+        deadline=days,
+        fee_charged=st.booleans(),
+    ),
+    max_size=3,
+).map(tuple)
+policies = st.builds(
+    DunningPolicy,
+    in_app_reminders=st.integers(min_value=0, max_value=3),
+    notice_enabled=st.booleans(),
+    days_between=st.integers(min_value=0, max_value=30),
+    fee_enabled=st.booleans(),
+    min_amount=st.decimals(min_value=Decimal("0"), max_value=Decimal("500"), places=2),
+)
+amounts = st.decimals(min_value=Decimal("-100"), max_value=Decimal("1000"), places=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    policies,
+    days,
+    st.lists(
+        st.tuples(days, st.lists(amounts, min_size=1, max_size=4), sent_steps, st.none() | days, st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_batch_decisions_equal_the_rule_for_any_post(
+    policy: DunningPolicy,
+    run_date: date,
+    situations: list[tuple[date, list[Decimal], tuple[SentStep, ...], date | None, bool]],
+) -> None:
+    """Posts in one situation with different amounts (above, at, under the minimum, zero, credit) share
+    a decision in the preview; each must still get exactly what next_step gives it."""
+    decider = StepDecider(policy, run_date)
+    for due, post_amounts, steps, paused_until, paused in situations:
+        for amount in [*post_amounts, policy.min_amount, Decimal("0")]:
+            state = PostDunningState(due, amount, steps, paused_until, paused)
+            assert decider.decide(due, amount, steps, paused_until, paused) == next_step(state, policy, run_date)
