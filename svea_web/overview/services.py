@@ -41,6 +41,8 @@ from svea_web.payments.models import (
 CENT = Decimal("0.01")
 # Open amounts are compared with half a cent, not with zero: SQLite sums NUMERIC as binary floats.
 HALF_CENT = Decimal("0.005")
+# The parts of the summary statement's rows (see _summary).
+PART_STAGE, PART_DEBTOR, PART_BUCKET = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -231,15 +233,19 @@ class _PostState:
         takes them."""
         return and_(CustomerPost.due_date < self.as_of, self.open_amount >= HALF_CENT)
 
-    def bucket_totals(self) -> Select[Any]:
-        """Rows of (bucket index, posts, open amount)."""
+    def bucket(self) -> ColumnElement[int]:
+        """The post's bucket as an index into BUCKETS, by its due date."""
         whens = [
             (CustomerPost.due_date >= self.as_of - timedelta(days=bucket.days_to), index)
             for index, bucket in enumerate(BUCKETS)
             if bucket.days_to is not None
         ]
-        bucket = case(*whens, else_=len(BUCKETS) - 1).label("ov_bucket")
-        return self.posts(bucket, func.count(), func.sum(self.open_amount), with_stage=False).group_by("ov_bucket")
+        return case(*whens, else_=len(BUCKETS) - 1)
+
+    def bucket_totals(self) -> Select[Any] | None:
+        """Rows of (bucket index, posts, open amount); None when the pass over the posts sums them
+        (see _summary)."""
+        return None
 
 
 class _Today(_PostState):
@@ -391,62 +397,82 @@ class _Past(_PostState):
         return and_(self.case_active(), SveaCase.acknowledged_at < self.next_day)
 
 
-def _buckets(state: _PostState) -> list[Bucket]:
-    counts = [0] * len(BUCKETS)
-    amounts = [Decimal("0")] * len(BUCKETS)
-    for index, count, amount in db.session.execute(state.bucket_totals()):
-        counts[index] = count
-        amounts[index] = _money(amount)
-    return [Bucket(d.key, d.label, d.days_from, d.days_to, counts[i], amounts[i]) for i, d in enumerate(BUCKETS)]
+def _summary(state: _PostState, limit: int) -> tuple[list[Bucket], list[Stage], list[Debtor]]:
+    """One pass over the posts, summed per customer and stage (and bucket, when the state sums the
+    buckets in the same pass); from those sums one statement gives the stages (summed over the
+    customers), the top debtors (the largest customers) and the buckets.
 
-
-def _stages_and_debtors(state: _PostState, limit: int) -> tuple[list[Stage], list[Debtor]]:
-    """One pass over the overdue posts, summed per customer and stage; from those sums one statement
-    gives the stages (summed over the customers) and the top debtors (the largest customers)."""
-    per_customer = (
-        state.posts(
-            CustomerPost.customer_id.label("customer_id"),
-            state.stage().label("stage"),
+    Only the overdue debit posts are summed per customer and stage: the others count in the buckets
+    alone, and their stage is never worked out.
+    """
+    overdue = state.overdue_debit()
+    by_bucket = state.bucket_totals()
+    if by_bucket is None:
+        # Labels that name no column of the posts: PostgreSQL reads a GROUP BY name as the input column.
+        per_group = state.posts(
+            state.bucket().label("bucket"),
+            case((overdue, CustomerPost.customer_id)).label("debtor_id"),
+            case((overdue, state.stage())).label("stage"),
             func.count().label("posts"),
             func.sum(state.open_amount).label("amount"),
             func.min(CustomerPost.due_date).label("oldest_due"),
+        ).group_by("bucket", "debtor_id", "stage")
+    else:
+        per_group = (
+            state.posts(
+                CustomerPost.customer_id.label("debtor_id"),
+                state.stage().label("stage"),
+                func.count().label("posts"),
+                func.sum(state.open_amount).label("amount"),
+                func.min(CustomerPost.due_date).label("oldest_due"),
+            )
+            .where(overdue)
+            .group_by(CustomerPost.customer_id, "stage")
         )
-        .where(state.overdue_debit())
-        .group_by(CustomerPost.customer_id, "stage")
-        .cte("per_customer")
-    )
-    c = per_customer.c
-    by_stage = select(
-        literal(0).label("part"),
-        c.stage,
-        func.sum(c.posts),
-        func.sum(c.amount),
-        func.min(c.oldest_due),
-    ).group_by(c.stage)
+    c = per_group.cte("per_group").c
+
+    def summed(part: int, key: Any) -> Select[Any]:
+        return select(
+            literal(part), key, func.sum(c.posts), func.sum(c.amount), func.min(c.oldest_due), literal(0)
+        ).group_by(key)
+
+    parts = [summed(PART_STAGE, c.stage).where(c.stage.is_not(None))]
     amount = func.sum(c.amount).label("total")
     top = (
         select(
-            literal(1).label("part"),
-            c.customer_id,
+            literal(PART_DEBTOR).label("part"),
+            c.debtor_id,
             func.sum(c.posts),
             amount,
             func.min(c.oldest_due),
             # The furthest stage any of the customer's overdue posts has reached.
             func.max(c.stage),
         )
-        .group_by(c.customer_id)
-        .order_by(amount.desc(), c.customer_id)
+        .where(c.debtor_id.is_not(None))
+        .group_by(c.debtor_id)
+        .order_by(amount.desc(), c.debtor_id)
         .limit(limit)
         .subquery("top")
     )
+    parts.append(select(*top.c))
+    if by_bucket is None:
+        parts.append(summed(PART_BUCKET, c.bucket))
+    bucket_counts = [0] * len(BUCKETS)
+    bucket_amounts = [Decimal("0")] * len(BUCKETS)
+    if by_bucket is not None:
+        for index, count, total in db.session.execute(by_bucket):
+            bucket_counts[index] = count
+            bucket_amounts[index] = _money(total)
     counts = [0] * len(STAGES)
     amounts = [Decimal("0")] * len(STAGES)
     ranked: list[tuple[int, int, Decimal, date, int]] = []
-    rows = db.session.execute(union_all(by_stage.add_columns(literal(0)), select(*top.c)))
-    for part, key, posts, total, oldest_due, stage in rows:
-        if part == 0:
+    for part, key, posts, total, oldest_due, stage in db.session.execute(union_all(*parts)):
+        if part == PART_STAGE:
             counts[key] = posts
             amounts[key] = _money(total)
+        elif part == PART_BUCKET:
+            bucket_counts[key] = posts
+            bucket_amounts[key] = _money(total)
         else:
             ranked.append((key, posts, _money(total), _as_date(oldest_due), stage))
     ranked.sort(key=lambda row: (-row[2], row[0]))
@@ -467,7 +493,11 @@ def _stages_and_debtors(state: _PostState, limit: int) -> tuple[list[Stage], lis
         )
         for customer_id, posts, total, oldest_due, stage in ranked
     ]
-    return [Stage(d.key, d.label, counts[i], amounts[i]) for i, d in enumerate(STAGES)], debtors
+    buckets = [
+        Bucket(d.key, d.label, d.days_from, d.days_to, bucket_counts[i], bucket_amounts[i])
+        for i, d in enumerate(BUCKETS)
+    ]
+    return buckets, [Stage(d.key, d.label, counts[i], amounts[i]) for i, d in enumerate(STAGES)], debtors
 
 
 def _as_date(value: Any) -> date:
@@ -587,13 +617,8 @@ def _count_cases_by_month(client_id: int, column: Any, starts: Sequence[datetime
 def build_overview(client_id: int, as_of: date, today: date, top: int = 10) -> Overview:
     policy = eligibility.policy_for(client_id)
     state: _PostState = (_Today if as_of >= today else _Past)(client_id, as_of, policy)
-    stages, debtors = _stages_and_debtors(state, top)
-    return Overview(
-        as_of=as_of,
-        buckets=_buckets(state),
-        stages=stages,
-        debtors=debtors,
-    )
+    buckets, stages, debtors = _summary(state, top)
+    return Overview(as_of=as_of, buckets=buckets, stages=stages, debtors=debtors)
 
 
 __all__ = ["BUCKETS", "STAGES", "Overview", "build_overview", "month_starts", "start_of_day_utc"]
