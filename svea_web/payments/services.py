@@ -75,9 +75,14 @@ class PaymentError(ValueError):
 
 def create_import(client_id: int, user_id: int | None, filename: str, data: bytes) -> PaymentImport:
     """Check the whole file first: a broken file raises PaymentFileError and nothing is stored."""
-    parsed = parse_payment_file(data)
+    # The file's transactions are made and dropped inside the pause, so the collector has nothing of them
+    # to walk when it runs again.
     with collector_paused():
-        rows = [t.to_json() for t in parsed.transactions]
+        return _store_import(client_id, user_id, filename, data)
+
+
+def _store_import(client_id: int, user_id: int | None, filename: str, data: bytes) -> PaymentImport:
+    parsed = parse_payment_file(data)
     record = PaymentImport(
         client_id=client_id,
         user_id=user_id,
@@ -85,7 +90,7 @@ def create_import(client_id: int, user_id: int | None, filename: str, data: byte
         filename=(filename or "innbetalinger")[:255],
         sha256=hashlib.sha256(data).hexdigest(),
         content=data,
-        parsed=rows,
+        parsed=[t.to_json() for t in parsed.transactions],
         status=IMPORT_QUEUED,
         transactions=len(parsed.transactions),
         ignored=parsed.ignored,
@@ -94,7 +99,7 @@ def create_import(client_id: int, user_id: int | None, filename: str, data: byte
     db.session.add(record)
     db.session.flush()  # the import's id, for the audit event
     audit.record(client_id, "payments.import_uploaded", "payment_import", record.id, record.filename, user_id=user_id)
-    db.session.commit()
+    db.session.commit()  # expires the record: its file and rows are not kept in memory
     return record
 
 
@@ -126,10 +131,7 @@ def run_import(import_id: int) -> Outcome | None:
     assert record is not None
     try:
         with collector_paused():
-            transactions = BankTransaction.many_from_json(record.parsed)
-            outcome = booking.book_transactions(
-                record.client_id, transactions, record.kind, import_id=record.id, user_id=record.user_id
-            )
+            outcome = _book_file(record)
     except IntegrityError:
         db.session.rollback()
         record = db.session.get(PaymentImport, import_id)
@@ -161,6 +163,15 @@ def run_import(import_id: int) -> Outcome | None:
     log.info("payment file imported", extra={"import_id": import_id, "client_id": record.client_id})
     _after_booking(record.client_id, outcome.reports)
     return outcome
+
+
+def _book_file(record: PaymentImport) -> Outcome:
+    # Read past the record (not kept on it) and dropped on return, inside run_import's collector pause.
+    rows = db.session.scalar(select(PaymentImport.parsed).where(PaymentImport.id == record.id))
+    transactions = BankTransaction.many_from_json(rows or [])
+    return booking.book_transactions(
+        record.client_id, transactions, record.kind, import_id=record.id, user_id=record.user_id
+    )
 
 
 def mark_import_failed(import_id: int, reason: str) -> None:
