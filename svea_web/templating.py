@@ -32,9 +32,11 @@ def money(value: Decimal | int | None, with_currency: bool = True) -> str:
     return f"{text} kr" if str(get_locale()) == "nb" else f"NOK {text}"
 
 
-def norwegian_date(value: date | datetime | None) -> str:
-    if value is None:
+def norwegian_date(value: date | datetime | str | None) -> str:
+    if not value:  # None, "", or a field a row does not have
         return ""
+    if isinstance(value, str):  # ISO, as kept in JSON (an import's preview rows)
+        value = date.fromisoformat(value)
     if str(get_locale()) == "en":
         return value.strftime("%Y-%m-%d")
     return value.strftime("%d.%m.%Y")

@@ -182,7 +182,9 @@ def parse_csv(data: bytes, progress: Callable[[int], None] | None = None) -> Par
         else:
             existing.update({k: v for k, v in customer.items() if v not in (None, "")})
         if len(result.preview) < PREVIEW_ROWS:
-            result.preview.append({"line": line, **_jsonable(customer), **_jsonable(post or {})})
+            row = {"line": line, **_jsonable(post or {}), **_jsonable(customer)}  # "kind" is the customer's
+            row["post_kind"] = post["kind"] if post else None
+            result.preview.append(row)
     return result
 
 

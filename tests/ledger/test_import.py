@@ -39,7 +39,9 @@ def test_preview_then_import_creates_customers_and_posts(logged_in: Any, firm: A
     preview = logged_in.get(response.headers["Location"]).get_data(as_text=True)
     assert "Klar til import" in preview
     assert "0000012344" in preview
-    assert "1234.50" in preview
+    assert "1\u00a0234,50 kr" in preview
+    assert "15.10.2026" in preview
+    assert "Bedrift" in preview
     batch = latest_batch()
     done = logged_in.post(f"/ledger/import/{batch.id}/apply", follow_redirects=True).get_data(as_text=True)
     assert "2 nye og 0 oppdaterte kunder, 3 nye og 0 oppdaterte poster" in done
