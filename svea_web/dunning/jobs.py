@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from svea_web.clock import today
 from svea_web.dunning import services
+from svea_web.dunning.models import PROBLEM_FAILED
+from svea_web.jobs_queue import enqueue
+
+
+def confirm_run(run_id: int) -> str:
+    """Apply a run the user confirmed, then start its letters' e-mail. A second run finds it applied
+    and does nothing (the letters of a run applied earlier are started from the run page)."""
+    outcome = services.apply_confirmed_run(run_id)
+    if outcome == "confirmed":
+        enqueue(send_run_letters, run_id, queue="default", job_timeout=3600)
+    return outcome
+
+
+def confirm_run_gave_up(run_id: int, *, reason: str) -> None:
+    """The apply failed for good (its transaction is rolled back): the run is a preview again."""
+    services.hand_back_run(run_id, PROBLEM_FAILED)
 
 
 def send_run_letters(run_id: int) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -22,8 +22,16 @@ from svea_web.mail.models import OutgoingMail
 from svea_web.models_base import Money, utcnow
 
 RUN_PREVIEW = "preview"
+# Confirmed by the user; the job applying it is queued or running.
+RUN_CONFIRMING = "confirming"
 RUN_CONFIRMED = "confirmed"
-RUN_STATES = (RUN_PREVIEW, RUN_CONFIRMED)
+RUN_STATES = (RUN_PREVIEW, RUN_CONFIRMING, RUN_CONFIRMED)
+
+# Why the job handed a run back to preview instead of applying it.
+PROBLEM_CHANGED: Final = "changed"  # the ledger changed since the preview the user confirmed
+PROBLEM_NOTHING: Final = "nothing"  # no post gets a step any more
+PROBLEM_NO_ACCOUNT: Final = "no_account"  # the letters' account number was removed meanwhile
+PROBLEM_FAILED: Final = "failed"  # the job failed; nothing of the run was kept
 
 STEP_REMINDER = "reminder"
 STEP_NOTICE = "notice"
@@ -31,8 +39,10 @@ STEP_KINDS = (STEP_REMINDER, STEP_NOTICE)
 
 
 class ReminderRun(db.Model):  # type: ignore[name-defined]
-    """One reminder run for a date. Confirming moves it from preview to confirmed exactly once
-    (a conditional UPDATE); the unique step per (post, step_no) stops two runs stepping one post twice."""
+    """One reminder run for a date. Confirming moves it preview -> confirming (the request, a
+    conditional UPDATE) -> confirmed (the job, a conditional UPDATE in the transaction that applies
+    it), so it is applied exactly once; the unique step per (post, step_no) stops two runs stepping
+    one post twice. A job that cannot apply it hands it back to preview with ``confirm_problem``."""
 
     __tablename__ = "reminder_run"
     __table_args__ = (Index("ix_reminder_run_client_state_date", "client_id", "state", "run_date"),)
@@ -45,6 +55,9 @@ class ReminderRun(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     confirmed_at: Mapped[datetime | None]
+    # The preview digest the user confirmed; the job applies the run only if it still matches.
+    confirm_digest: Mapped[str | None] = mapped_column(String(64))
+    confirm_problem: Mapped[str | None] = mapped_column(String(20))
     # Totals written on confirm, so the history lists runs without summing their steps.
     step_count: Mapped[int] = mapped_column(default=0)
     letter_count: Mapped[int] = mapped_column(default=0)
@@ -57,6 +70,10 @@ class ReminderRun(db.Model):  # type: ignore[name-defined]
     @property
     def is_confirmed(self) -> bool:
         return self.state == RUN_CONFIRMED
+
+    @property
+    def is_confirming(self) -> bool:
+        return self.state == RUN_CONFIRMING
 
 
 class ReminderLetter(db.Model):  # type: ignore[name-defined]

@@ -30,7 +30,11 @@ from svea_web import audit
 from svea_web.accounts.models import Client
 from svea_web.dunning import letters
 from svea_web.dunning.models import (
+    PROBLEM_CHANGED,
+    PROBLEM_NO_ACCOUNT,
+    PROBLEM_NOTHING,
     RUN_CONFIRMED,
+    RUN_CONFIRMING,
     RUN_PREVIEW,
     CustomerPause,
     LetterSettings,
@@ -625,14 +629,15 @@ def discard_run(run: ReminderRun, user_id: int | None) -> bool:
     return True
 
 
-ConfirmOutcome = Literal["confirmed", "already_confirmed", "changed", "wrong_date", "nothing", "no_account"]
+ConfirmOutcome = Literal[
+    "queued", "confirmed", "already_confirmed", "changed", "wrong_date", "nothing", "no_account"
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ConfirmResult:
     outcome: ConfirmOutcome
     run: ReminderRun
-    preview: Preview | None = None
 
 
 def _creditor(client: Client, settings: LetterSettings) -> dict[str, Any]:
@@ -669,48 +674,108 @@ def _fee_invoice_no(post_invoice_no: str, post_id: int, step_no: int) -> str:
     return invoice_no if len(invoice_no) <= 40 else f"GEB-{post_id}-{step_no}"
 
 
-def confirm_run(run: ReminderRun, digest: str, today: date, user_id: int | None) -> ConfirmResult:
-    """Apply the run once: steps, fee posts, letters, the posts' dunning columns, in one transaction.
+def queue_confirm(run: ReminderRun, digest: str, today: date, user_id: int | None) -> ConfirmResult:
+    """The user's confirm: move the run from preview to confirming, for the job to apply ("queued").
 
-    The run moves from preview to confirmed by a conditional UPDATE first, so a second confirm (a
-    double click, a second tab, a retried request) finds nothing to move and changes nothing. The
-    unique (post, step_no) of ReminderStep stops two different runs stepping the same post twice.
+    A conditional UPDATE, so a second confirm (a double click, a second tab, a retried request)
+    finds nothing to move, changes nothing and queues nothing ("already_confirmed").
     """
-    client_id = run.client_id
     if run.state != RUN_PREVIEW:
         return ConfirmResult("already_confirmed", run)
     if run.run_date != today:
         return ConfirmResult("wrong_date", run)
-    sender = letter_settings(client_id)
-    if not sender.account_no:
+    if not letter_settings(run.client_id).account_no:
         return ConfirmResult("no_account", run)
     claimed = db.session.execute(
         update(ReminderRun)
         .where(ReminderRun.id == run.id, ReminderRun.state == RUN_PREVIEW)
-        .values(state=RUN_CONFIRMED, confirmed_by_id=user_id, confirmed_at=utcnow())
+        .values(
+            state=RUN_CONFIRMING,
+            confirmed_by_id=user_id,
+            confirmed_at=utcnow(),
+            confirm_digest=digest,
+            confirm_problem=None,
+        )
         .execution_options(synchronize_session=False)
     )
     if getattr(claimed, "rowcount", 0) != 1:
         db.session.rollback()
         db.session.refresh(run)
         return ConfirmResult("already_confirmed", run)
-    preview = build_preview(client_id, run.run_date)
-    if preview.digest != digest:
+    db.session.commit()
+    db.session.refresh(run)
+    return ConfirmResult("queued", run)
+
+
+def apply_confirmed_run(run_id: int) -> ConfirmOutcome:
+    """The job: apply a confirming run once - steps, fee posts, letters, the posts' dunning columns -
+    in one transaction, if the preview is still the one the user confirmed. Safe to run twice.
+
+    The run moves from confirming to confirmed by a conditional UPDATE inside that transaction, so a
+    second job finds nothing to move. The unique (post, step_no) of ReminderStep stops two different
+    runs stepping the same post twice. A run that cannot be applied goes back to preview with the
+    reason in ``confirm_problem``, and nothing of it is kept.
+    """
+    run = db.session.get(ReminderRun, run_id)
+    if run is None or run.state != RUN_CONFIRMING:
+        return "already_confirmed"
+    sender = letter_settings(run.client_id)
+    if not sender.account_no:
+        return _hand_back(run, PROBLEM_NO_ACCOUNT)
+    claimed = db.session.execute(
+        update(ReminderRun)
+        .where(ReminderRun.id == run.id, ReminderRun.state == RUN_CONFIRMING)
+        .values(state=RUN_CONFIRMED, confirmed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
         db.session.rollback()
-        return ConfirmResult("changed", run, preview)
+        return "already_confirmed"
+    preview = build_preview(run.client_id, run.run_date)
+    if preview.digest != run.confirm_digest:
+        return _hand_back(run, PROBLEM_CHANGED)
     if not preview.steps:
-        db.session.rollback()
-        return ConfirmResult("nothing", run, preview)
+        return _hand_back(run, PROBLEM_NOTHING)
     try:
         _apply(run, preview, sender)
         db.session.commit()
     except IntegrityError:
         # Another run stepped one of these posts meanwhile: nothing of this one is kept.
-        db.session.rollback()
-        db.session.refresh(run)
-        return ConfirmResult("changed", run, build_preview(client_id, run.run_date))
+        return _hand_back(run, PROBLEM_CHANGED)
     db.session.refresh(run)
-    return ConfirmResult("confirmed", run, preview)
+    return "confirmed"
+
+
+def _hand_back(run: ReminderRun, problem: Literal["changed", "nothing", "no_account"]) -> ConfirmOutcome:
+    """Undo this job's changes and put the confirming run back to preview, saying why."""
+    db.session.rollback()
+    hand_back_run(run.id, problem)
+    db.session.commit()
+    db.session.refresh(run)
+    return problem
+
+
+def hand_back_run(run_id: int, problem: str) -> None:
+    """A confirming run back to preview with ``problem`` (the caller commits). A run the job has
+    confirmed meanwhile stays confirmed."""
+    db.session.execute(
+        update(ReminderRun)
+        .where(ReminderRun.id == run_id, ReminderRun.state == RUN_CONFIRMING)
+        .values(
+            state=RUN_PREVIEW, confirm_problem=problem, confirm_digest=None, confirmed_by_id=None, confirmed_at=None
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def confirm_run(run: ReminderRun, digest: str, today: date, user_id: int | None) -> ConfirmResult:
+    """Confirm and apply in one go, without the queue (scripts, the security walk, the benchmark)."""
+    queued = queue_confirm(run, digest, today, user_id)
+    if queued.outcome != "queued":
+        return queued
+    outcome = apply_confirmed_run(run.id)
+    db.session.refresh(run)
+    return ConfirmResult(outcome, run)
 
 
 def _apply(run: ReminderRun, preview: Preview, sender: LetterSettings) -> None:

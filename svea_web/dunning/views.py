@@ -22,10 +22,21 @@ from svea_web.dunning.forms import (
     RunForm,
 )
 from svea_web.dunning.letters import account_display, letter_text
-from svea_web.dunning.models import RUN_CONFIRMED, RUN_PREVIEW, ReminderLetter, ReminderRun, ReminderStep
+from svea_web.dunning.models import (
+    PROBLEM_CHANGED,
+    PROBLEM_FAILED,
+    PROBLEM_NO_ACCOUNT,
+    PROBLEM_NOTHING,
+    RUN_CONFIRMED,
+    RUN_CONFIRMING,
+    RUN_PREVIEW,
+    ReminderLetter,
+    ReminderRun,
+    ReminderStep,
+)
 from svea_web.extensions import db
 from svea_web.htmx_utils import wants_fragment
-from svea_web.jobs_queue import enqueue
+from svea_web.jobs_queue import backoff, enqueue
 from svea_web.ledger.models import POST_INVOICE, Customer, CustomerPost
 from svea_web.ledger.queries import Page
 from svea_web.mail import services as mail_services
@@ -56,6 +67,12 @@ FEE_NOTES: dict[str, Any] = {
     "fee_cap_reached": _l("gebyrtak nådd"),
 }
 KIND_LABELS: dict[str, Any] = {"reminder": _l("Purring"), "notice": _l("Inkassovarsel")}
+PROBLEM_LABELS: dict[str, Any] = {
+    PROBLEM_CHANGED: _l("Reskontroen er endret siden forhåndsvisningen. Se over listen og bekreft på nytt."),
+    PROBLEM_NOTHING: _l("Ingen poster får et nytt trinn i denne kjøringen."),
+    PROBLEM_NO_ACCOUNT: _l("Legg inn kontonummeret som skal stå i brevene før kjøringen bekreftes."),
+    PROBLEM_FAILED: _l("Bekreftelsen stoppet med en feil, og ingenting av kjøringen ble lagret. Bekreft på nytt."),
+}
 
 
 def _page_no() -> int:
@@ -79,7 +96,13 @@ def _link(endpoint: str, **values: Any) -> str | None:
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"skip_labels": SKIP_LABELS, "fee_notes": FEE_NOTES, "kind_labels": KIND_LABELS, "link_to": _link}
+    return {
+        "skip_labels": SKIP_LABELS,
+        "fee_notes": FEE_NOTES,
+        "kind_labels": KIND_LABELS,
+        "problem_labels": PROBLEM_LABELS,
+        "link_to": _link,
+    }
 
 
 @bp.route("/")
@@ -96,7 +119,7 @@ def _index(client_id: int, form: RunForm, status: int = 200) -> ResponseReturnVa
     sender = services.letter_settings(client_id)
     previews = db.session.scalars(
         select(ReminderRun)
-        .where(ReminderRun.client_id == client_id, ReminderRun.state == RUN_PREVIEW)
+        .where(ReminderRun.client_id == client_id, ReminderRun.state.in_((RUN_PREVIEW, RUN_CONFIRMING)))
         .order_by(ReminderRun.run_date)
     ).all()
     page_no = _page_no()
@@ -152,8 +175,19 @@ def start() -> ResponseReturnValue:
 def run(run_id: int) -> ResponseReturnValue:
     reminder_run = get_scoped_or_404(ReminderRun, run_id)
     if reminder_run.state == RUN_PREVIEW:
+        if _part() == "progress":
+            # The confirm job handed the run back (see confirm_problem): the whole preview page again.
+            return "", 200, {"HX-Redirect": url_for("dunning.run", run_id=run_id)}
         return _preview_page(reminder_run)
+    if reminder_run.is_confirming:
+        template = "dunning/_run_body.html" if _part() == "progress" else "dunning/run.html"
+        return render_template(template, run=reminder_run, action_form=ActionForm())
     return _run_page(reminder_run)
+
+
+def _part() -> str | None:
+    """The part of the run page an HTMX request polls for ("progress", "status"), if any."""
+    return request.args.get("part") if wants_fragment() else None
 
 
 def _preview_page(reminder_run: ReminderRun, status: int = 200) -> ResponseReturnValue:
@@ -238,7 +272,7 @@ def _run_page(reminder_run: ReminderRun) -> ResponseReturnValue:
         "pending": counts["preparing"] + counts["queued"] + counts["sending"] > 0,
         "action_form": ActionForm(),
     }
-    if wants_fragment() and request.args.get("part") == "status":
+    if _part() == "status":
         return render_template("dunning/_mail_status.html", **context)
     tab = request.args.get("tab", "letters")
     tab = tab if tab in ("letters", "steps") else "letters"
@@ -254,6 +288,9 @@ def _run_page(reminder_run: ReminderRun) -> ResponseReturnValue:
         mail_state=mail_services.state_label,
         can_resend=mail_services.can_resend,
     )
+    if _part() == "progress":
+        # The confirm job finished while the page watched it: the run with its letters.
+        return render_template("dunning/_run_body.html", **context, confirmed_message=_confirmed_message(reminder_run))
     if wants_fragment():
         return render_template("dunning/_run_detail.html", **context)
     return render_template("dunning/run.html", **context)
@@ -269,28 +306,51 @@ def confirm(run_id: int) -> ResponseReturnValue:
     if not services.run_settings(reminder_run.client_id).runs_in_app:
         flash(_("Purrekjøring i appen er ikke slått på for denne klienten."), "error")
         return redirect(url_for("dunning.index"))
-    result = services.confirm_run(reminder_run, form.digest.data, today(), current_user.id)
-    if result.outcome == "confirmed":
-        enqueue(jobs.send_run_letters, reminder_run.id, queue="default", job_timeout=3600)
-        flash(
-            _(
-                "Kjøringen er bekreftet. Nye trinn: %(steps)s. Brev: %(letters)s.",
-                steps=result.run.step_count,
-                letters=result.run.letter_count,
-            ),
-            "success",
-        )
+    result = services.queue_confirm(reminder_run, form.digest.data, today(), current_user.id)
+    if result.outcome == "queued":
+        _enqueue_confirm(reminder_run.id)
+        # The run page shows the job's progress; jobs run inline (tests) or a quick worker are done already.
+        db.session.refresh(reminder_run)
+        if reminder_run.is_confirmed:
+            flash(_confirmed_message(reminder_run), "success")
     elif result.outcome == "already_confirmed":
         flash(_("Kjøringen er allerede bekreftet; ingenting ble gjort på nytt."), "warning")
-    elif result.outcome == "changed":
-        flash(_("Reskontroen er endret siden forhåndsvisningen. Se over listen og bekreft på nytt."), "warning")
     elif result.outcome == "wrong_date":
         flash(_("En kjøring kan bare bekreftes på sin egen dato. Start en ny kjøring for i dag."), "error")
     elif result.outcome == "no_account":
         flash(_("Legg inn kontonummeret som skal stå i brevene før kjøringen bekreftes."), "error")
-    else:
-        flash(_("Ingen poster får et nytt trinn i denne kjøringen."), "info")
     return redirect(url_for("dunning.run", run_id=reminder_run.id))
+
+
+def _enqueue_confirm(run_id: int) -> None:
+    enqueue(
+        jobs.confirm_run,
+        run_id,
+        queue="high",
+        job_timeout=3600,
+        retry=backoff(2, 10),
+        on_give_up=jobs.confirm_run_gave_up,
+    )
+
+
+def _confirmed_message(reminder_run: ReminderRun) -> str:
+    return _(
+        "Kjøringen er bekreftet. Nye trinn: %(steps)s. Brev: %(letters)s.",
+        steps=reminder_run.step_count,
+        letters=reminder_run.letter_count,
+    )
+
+
+@bp.route("/runs/<int:run_id>/confirm/restart", methods=["POST"])
+@client_required
+def restart_confirm(run_id: int) -> ResponseReturnValue:
+    """Queue the confirm job again, e.g. after a worker died half-way; a run already applied is left alone."""
+    reminder_run = get_scoped_or_404(ReminderRun, run_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if reminder_run.is_confirming:
+        _enqueue_confirm(reminder_run.id)
+    return redirect(url_for("dunning.run", run_id=run_id))
 
 
 @bp.route("/runs/<int:run_id>/send", methods=["POST"])

@@ -37,6 +37,7 @@ def test_confirm_and_pause_without_the_token_are_refused(client: FlaskClient, in
         (f"/dunning/runs/{run.id}/confirm", {"digest": "0" * 64}),
         ("/dunning/runs", {"run_date": "2026-11-27"}),
         (f"/dunning/runs/{run.id}/discard", {}),
+        (f"/dunning/runs/{run.id}/confirm/restart", {}),
         ("/dunning/pauses/customer", {"customer_no": "1", "reason": "x"}),
     ]:
         response = client.post(url, data=data)
