@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
@@ -22,17 +20,14 @@ from werkzeug.wrappers import Response
 from svea_web.accounts import services
 from svea_web.accounts.forms import LoginForm, SwitchClientForm
 from svea_web.extensions import limiter
+from svea_web.redirects import local_path
 
 bp = Blueprint("accounts", __name__)
 
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths; anything else goes to the start page."""
-    if target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
-            return target
-    return url_for("main.index")
+    return local_path(target) or url_for("main.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -41,6 +41,7 @@ from svea_web.ledger.models import POST_INVOICE, Customer, CustomerPost
 from svea_web.ledger.queries import Page
 from svea_web.mail import services as mail_services
 from svea_web.mail.models import MAIL_FAILED, OutgoingMail
+from svea_web.redirects import local_path
 from svea_web.tenancy import admin_required, client_required, current_client_id, get_scoped_or_404, is_admin
 
 bp = Blueprint("dunning", __name__)
@@ -444,7 +445,7 @@ def letter_settings() -> ResponseReturnValue:
         return redirect(url_for("dunning.index"))
     services.save_letter_settings(client_id, form.account_no.data, form.reply_to.data)
     flash(_("Brevoppsettet er lagret."), "success")
-    return redirect(request.form.get("next") or url_for("dunning.index"))
+    return redirect(local_path(request.form.get("next")) or url_for("dunning.index"))
 
 
 @bp.route("/pauses")

@@ -1,0 +1,22 @@
+"""Where a form's ``next`` may send the user after an action: only to a path on this site."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+
+def local_path(target: str | None) -> str | None:
+    """``target`` if it is a path on this site ("/dunning/?page=2"), else None.
+
+    Refused besides absolute URLs and scheme-relative "//host": a backslash or a control character
+    anywhere, because browsers read "\\" as "/" and drop tabs and newlines, so "/\\host" and
+    "/<tab>/host" would lead to another site.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
