@@ -17,7 +17,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, case, func, select
+from sqlalchemy import Connection, Table, bindparam, case, func, select
+from sqlalchemy.exc import DBAPIError
 
 from svea_web.collection.models import ACTIVE_CASE_STATES, CasePost, SveaCase
 from svea_web.extensions import db
@@ -212,11 +213,42 @@ def book_transactions(
 
 
 def _insert(model: Any, rows: Sequence[dict[str, Any]]) -> None:
-    # A plain executemany of the table's INSERT. Measured on SQLite and psycopg: INSERT ... RETURNING
-    # (SQLAlchemy's "insertmanyvalues") and the ORM's bulk insert cost more per row than the database
-    # does, so ids are read back afterwards by each row's own unique key.
+    # A plain executemany of the table's INSERT, or COPY on PostgreSQL. Measured on SQLite and psycopg:
+    # INSERT ... RETURNING (SQLAlchemy's "insertmanyvalues") and the ORM's bulk insert cost more per row
+    # than the database does, so ids are read back afterwards by each row's own unique key.
+    if not rows:
+        return
+    table = model.__table__
+    if db.session.get_bind().dialect.name == "postgresql" and _copyable(table, rows[0]):
+        db.session.flush()  # as an execute would: rows may refer to objects still pending in the session
+        _copy(db.session.connection(), table, rows)
+        return
     for chunk in chunks(rows, 5000):
-        db.session.execute(model.__table__.insert(), list(chunk))
+        db.session.execute(table.insert(), list(chunk))
+
+
+def _copyable(table: Table, row: dict[str, Any]) -> bool:
+    # COPY gives a column left out only its server default; SQLAlchemy's Python-side defaults would be lost.
+    return all(column.name in row or column.default is None for column in table.columns)
+
+
+def _copy(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """The rows by psycopg's COPY: half the time of an executemany on the server and a quarter in Python,
+    in the session's transaction. Errors come out as SQLAlchemy's (IntegrityError for a duplicate)."""
+    import psycopg
+
+    names = list(rows[0])
+    quote = connection.dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
+    cursor: Any = connection.connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in names])
+    except psycopg.Error as error:
+        raise DBAPIError.instance(statement, None, error, psycopg.Error, dialect=connection.dialect) from error
+    finally:
+        cursor.close()
 
 
 def insert_payments(rows: Sequence[dict[str, Any]]) -> list[int]:

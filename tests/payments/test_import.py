@@ -94,6 +94,29 @@ def test_importing_the_same_file_twice_books_nothing_twice(logged_in, firm):
     assert reload(post).open_amount == Decimal("3980.00")  # 1 020 taken once
 
 
+@pytest.mark.all_backends
+def test_a_file_booked_meanwhile_by_another_import_fails_the_second_and_books_nothing_twice(
+    logged_in, firm, backend, monkeypatch
+):
+    from svea_web.payments import booking
+
+    kari = factories.customer(firm.client.id, "Kari Nordmann")
+    post = factories.post(kari, "5000.00", kid="0000531")
+    db.session.commit()
+    upload(logged_in, "ocr.txt", OCR_SAMPLE)
+    # The second job checked for duplicates before the first one committed, so it saw none.
+    monkeypatch.setattr(booking, "existing_external_ids", lambda *args: set())
+
+    upload(logged_in, "ocr-igjen.txt", OCR_SAMPLE)
+
+    db.session.expire_all()
+    second = db.session.scalar(select(PaymentImport).order_by(PaymentImport.id.desc()).limit(1))
+    assert second is not None and second.status == "failed" and "samtidig" in (second.error or "")
+    assert count(Payment) == 20
+    assert count(PaymentAllocation) == 1
+    assert reload(post).open_amount == Decimal("3980.00")
+
+
 def test_a_file_overlapping_an_earlier_one_books_only_its_new_transactions(logged_in, firm):
     from datetime import date
 
