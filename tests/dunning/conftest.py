@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from redis import Redis
 
 from svea_web.collection.models import SveaCase
 from svea_web.dunning import services
@@ -25,6 +26,8 @@ from tests.conftest import Firm
 from tests.mail.smtp import SmtpServer, running_smtp_server
 
 ACCOUNT_NO = "86011117947"
+# queued_jobs: a Redis database of its own, emptied around each test, so no other test's job is in the queue.
+QUEUE_DB = 9
 
 
 @pytest.fixture(autouse=True)
@@ -221,3 +224,16 @@ def ledger(inkasso_firm: Firm) -> Ledger:
     services.pause_post(client_id, posts["1003"], "Tvist om leveransen", date(2026, 12, 31))
     services.pause_customer(client_id, ola, "Betalingsavtale", None, None)
     return Ledger({"kari": kari, "fjell": fjell, "ola": ola, "per": per}, posts)
+
+
+@pytest.fixture
+def queued_jobs(app: Flask, redis_url: str) -> Iterator[None]:
+    """Jobs wait in Redis until a worker.py process runs them, as in production."""
+    url = f"{redis_url}?db={QUEUE_DB}"
+    connection = Redis.from_url(url)
+    connection.flushdb()
+    app.config.update(REDIS_URL=url, RQ_IS_ASYNC=True)
+    app.extensions.pop("svea_redis", None)
+    yield
+    connection.flushdb()
+    connection.close()

@@ -1,4 +1,4 @@
-"""In a real Chromium: log in, preview a reminder run, confirm it, open a letter's PDF."""
+"""In a real Chromium: log in, preview a reminder run, confirm it, open a letter's PDF; a queued confirm's progress."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from svea_web.extensions import db
 from tests import factories
 from tests.conftest import PASSWORD, Firm
+from tests.jobs.worker_process import run_worker
 
 pytestmark = pytest.mark.browser
 
@@ -54,3 +56,32 @@ def test_preview_confirm_and_open_the_letter_pdf(page: Any, live_server: str, in
     assert response.headers["content-type"] == "application/pdf"
     # Chromium hands the PDF to its viewer, so read the bytes again with the same login.
     assert page.context.request.get(response.url).body().startswith(b"%PDF")
+
+
+def test_a_queued_confirm_shows_its_progress_then_the_letters(
+    app: Flask, page: Any, live_server: str, inkasso_firm: Firm, queued_jobs: None
+) -> None:
+    customer = factories.customer(inkasso_firm.client.id, "Åse Berg", email="ase@example.no", customer_no="100")
+    factories.post(customer, "10000.00", due=date(2026, 10, 1), invoice_no="1001", kid="0000010017")
+    db.session.commit()
+
+    page.goto(live_server + "/dunning/")
+    page.get_by_label("E-post").fill(inkasso_firm.admin.email)
+    page.get_by_label("Passord").fill(PASSWORD)
+    page.get_by_role("button", name="Logg inn").click()
+    page.wait_for_url("**/dunning/")
+    page.get_by_role("button", name="Vis forhåndsvisning").click()
+    page.wait_for_url("**/dunning/runs/*")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Bekreft og send 1 brev").click()
+
+    # The job waits in Redis: the page says so and keeps asking.
+    page.locator("#confirm-progress").wait_for()
+    assert page.locator("#letters").count() == 0
+    finished = run_worker(app)
+    assert finished.returncode == 0, finished.stderr
+
+    page.get_by_text("Kjøringen er bekreftet. Nye trinn: 1. Brev: 1.").wait_for(timeout=15_000)
+    assert page.locator("#confirm-progress").count() == 0
+    assert "Åse Berg" in page.locator("#letters").inner_text()
+    assert "Bekreftet" in page.locator("h1").inner_text()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from redis import Redis
 
 from svea_web.dunning import jobs
 from svea_web.dunning.models import ReminderLetter, ReminderRun, ReminderStep
@@ -18,22 +16,7 @@ from tests.dunning.conftest import Ledger, digest_of, html, start_run
 from tests.jobs.worker_process import run_worker
 
 RUN_DATE = date(2026, 11, 27)
-# A Redis database of its own, emptied around each test, so no other test's job is in the queue.
-QUEUE_DB = 9
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def queued_jobs(app: Flask, redis_url: str) -> Iterator[None]:
-    """Jobs wait in Redis until a worker.py process runs them, as in production."""
-    url = f"{redis_url}?db={QUEUE_DB}"
-    connection = Redis.from_url(url)
-    connection.flushdb()
-    app.config.update(REDIS_URL=url, RQ_IS_ASYNC=True)
-    app.extensions.pop("svea_redis", None)
-    yield
-    connection.flushdb()
-    connection.close()
 
 
 def _counts(run_id: int) -> tuple[int, int, int]:
