@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.numbers import parse_pattern
 from flask import Flask, current_app, request
-from flask_babel import format_decimal, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 # The main menu; an entry shows once its feature's blueprint is registered.
@@ -23,10 +24,15 @@ MAIN_NAV = (
 )
 
 
+# Parsed once: babel's format_decimal parses its pattern again on every call, and a list page formats
+# a hundred amounts.
+_MONEY_PATTERN = parse_pattern("#,##0.00")
+
+
 def money(value: Decimal | int | None, with_currency: bool = True) -> str:
     if value is None:
         return ""
-    text = format_decimal(Decimal(value), format="#,##0.00")
+    text = _MONEY_PATTERN.apply(Decimal(value), get_locale())
     if not with_currency:
         return text
     return f"{text} kr" if str(get_locale()) == "nb" else f"NOK {text}"
