@@ -46,7 +46,7 @@ def main() -> int:
 
     with (
         tempfile.TemporaryDirectory() as folder,
-        running_stack(Path(folder), workers=args.workers) as stack,
+        running_stack(Path(folder), workers=args.workers, show_logs=False) as stack,
     ):
         runs = {}
         for name, number, faults, kill_after in (

@@ -663,9 +663,11 @@ def running_stack(
     workers: int = 2,
     timing: dict[str, Any] | None = None,
     confirm_delay: float = 300,
+    show_logs: bool = True,
 ) -> Iterator[Stack]:
     """Database, Redis DB, sandbox, gunicorn (2 processes) and `workers` worker.py processes; all of it is
-    stopped and dropped afterwards, and the logs are printed (pytest shows them when a test fails)."""
+    stopped and dropped afterwards, and the logs are printed (pytest shows them when a test fails; a bench
+    passes show_logs=False and gets them only when the run raised)."""
     stack = Stack(folder, FAST_TIMING if timing is None else timing, confirm_delay)
     try:
         stack.claim_redis()
@@ -680,10 +682,14 @@ def running_stack(
         stack.wait_for_web()
         stack.wait_for_workers(workers)
         yield stack
+    except BaseException:
+        show_logs = True
+        raise
     finally:
         try:
             stack.stop()
-            print(stack.logs())
+            if show_logs:
+                print(stack.logs())
         finally:
             stack.drop_database()
             stack.release_redis()
