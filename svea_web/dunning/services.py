@@ -15,9 +15,11 @@ Choices made here, where the rules leave room:
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -470,8 +472,32 @@ def _combine_pauses(
     return paused or c_paused, max(dates) if dates else None, by_customer
 
 
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around a burst of allocations that makes no cycles.
+
+    A preview allocates some hundred thousand rows, lines and amounts that live until it is shown;
+    the collector would walk them (and the whole app) again and again, a third of the preview's CPU
+    time. Reference counting still frees everything as usual. Only the caller that paused it resumes
+    it, so an overlapping preview in another thread never leaves the collector off.
+    """
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def build_preview(client_id: int, run_date: date, settings: RunSettings | None = None) -> Preview:
     """Every open overdue invoice of the firm on ``run_date``: the step it gets, or why none."""
+    with _cycle_collection_paused():
+        return _build_preview(client_id, run_date, settings)
+
+
+def _build_preview(client_id: int, run_date: date, settings: RunSettings | None) -> Preview:
     settings = settings or run_settings(client_id)
     preview = Preview(run_date=run_date, settings=settings)
     policy = settings.policy
