@@ -9,7 +9,8 @@ Measured in the same run:
 - preview: services.build_preview (three set queries + a decision per post with the pure rules);
 - page: GET /dunning/runs/<id> through the app (preview + summary + the first 100 rows as HTML);
 - next page: the HTMX fragment with rows 101-200 (the list pages by 100; totals stay for the whole run);
-- confirm: applying the run once (steps, fee posts, letters, post columns), for scale.
+- confirm: what the confirm job does, applying the run once (steps, fee posts, letters, post columns),
+  called without the queue (services.confirm_run), for scale; the request itself only queues it.
 
     .venv/bin/python bench/bench_reminder_preview.py [--posts 100000] [--overdue 20000] [--repeat 5]
 
@@ -296,7 +297,7 @@ def main() -> None:
         confirm_s, confirm_cpu, result = timed(lambda: services.confirm_run(run, digest, TODAY, user.id), 1)
         assert result.outcome == "confirmed", result.outcome
         print(
-            f"confirm (apply {result.run.step_count:,} steps, {result.run.letter_count:,} letters): "
+            f"confirm job (apply {result.run.step_count:,} steps, {result.run.letter_count:,} letters): "
             f"{confirm_s:.3f} s wall, {confirm_cpu:.3f} s CPU = {confirm_s / base_s:.1f} x baseline"
         )
 
