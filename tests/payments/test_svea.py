@@ -8,6 +8,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from svea_web.collection.models import CASE_CLOSED, CASE_OPEN, CaseEvent, CasePost, SveaCase, SyncState
@@ -74,7 +75,8 @@ def test_full_payment_into_the_firm_closes_the_case_at_svea(logged_in, firm, san
     assert "Meldt som direkte innbetaling" in page and "Saken avsluttet" in page
 
 
-def test_a_file_payment_on_a_post_in_a_case_is_reported_too(logged_in, firm, sandbox):
+@pytest.mark.all_backends
+def test_a_file_payment_on_a_post_in_a_case_is_reported_too(logged_in, firm, sandbox, backend):
     from datetime import date
 
     from svea_web.payments import ocr
