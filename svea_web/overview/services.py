@@ -468,13 +468,13 @@ def _summary(state: _PostState, limit: int) -> tuple[list[Bucket], list[Stage], 
     ranked: list[tuple[int, int, Decimal, date, int]] = []
     for part, key, posts, total, oldest_due, stage in db.session.execute(union_all(*parts)):
         if part == PART_STAGE:
-            counts[key] = posts
+            counts[key] = int(posts)
             amounts[key] = _money(total)
         elif part == PART_BUCKET:
-            bucket_counts[key] = posts
+            bucket_counts[key] = int(posts)
             bucket_amounts[key] = _money(total)
         else:
-            ranked.append((key, posts, _money(total), _as_date(oldest_due), stage))
+            ranked.append((key, int(posts), _money(total), _as_date(oldest_due), stage))
     ranked.sort(key=lambda row: (-row[2], row[0]))
     ids = [row[0] for row in ranked]
     named = select(Customer.id, Customer.name, Customer.customer_no).where(Customer.id.in_(ids))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from svea_web.extensions import db
+from svea_web.ledger.models import Customer
 from svea_web.overview import services
 from svea_web.payments.models import SOURCE_SVEA
 from svea_web.setup.models import DunningSettings, SveaSettings
@@ -188,3 +189,37 @@ def test_monthly_results_open_as_a_page_of_their_own_without_htmx(logged_in: Any
     assert "<html" in html
     assert 'id="pat-paid-svea"' in html
     assert 'href="/overview/?as_of=2026-10-31"' in html
+
+
+@pytest.mark.all_backends
+def test_a_past_day_counts_credit_notes_and_posts_not_yet_due_in_the_buckets_only(
+    backend: str, firm: Any, history: None
+) -> None:
+    kari = next(d.customer_id for d in services.build_overview(firm.client.id, AS_OF, TODAY).debtors)
+    customer = db.session.get(Customer, kari)
+    factories.post(customer, "-200.00", due=date(2026, 10, 20), invoice_no="K1", kind="credit_note")
+    factories.post(customer, "400.00", due=date(2026, 11, 10), invoice_no="P9", invoice_date=date(2026, 10, 27))
+    db.session.commit()
+    overview = services.build_overview(firm.client.id, AS_OF, TODAY)
+    assert buckets(overview) == {
+        "not_due": (1, Decimal("400.00")),
+        "d1_14": (2, Decimal("100.00")),
+        "d15_30": (2, Decimal("1300.00")),
+        "d31_60": (1, Decimal("2000.00")),
+        "over_90": (1, Decimal("800.00")),
+    }
+    # Neither is overdue money: the stages and the top debtors are as before.
+    assert stages(overview) == {
+        "not_reminded": (3, Decimal("1400.00")),
+        "reminded": (1, Decimal("1000.00")),
+        "svea_open": (1, Decimal("2000.00")),
+    }
+    assert [(d.name, d.amount, d.posts) for d in overview.debtors] == [
+        ("Kari Nordmann", Decimal("2400.00"), 4),
+        ("Fjord Bygg AS", Decimal("2000.00"), 1),
+    ]
+    # Counts are whole numbers on both backends (PostgreSQL sums counts as numeric).
+    counts = (
+        [b.count for b in overview.buckets] + [s.count for s in overview.stages] + [d.posts for d in overview.debtors]
+    )
+    assert {type(n) for n in counts} == {int}
