@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
@@ -118,3 +119,32 @@ def test_a_run_handed_back_while_the_page_polls_reloads_as_the_preview(logged_in
     page = html(logged_in.get(f"/dunning/runs/{run_id}"))
     assert "Reskontroen er endret siden forhåndsvisningen." in page
     assert _counts(run_id) == (0, 0, 1)
+
+
+@pytest.mark.all_backends
+def test_two_confirm_jobs_at_the_same_moment_apply_the_run_once(
+    app: Flask, logged_in: FlaskClient, ledger: Ledger
+) -> None:
+    """Two workers pick up the same run (a restart while the first job still ran): one applies it."""
+    from svea_web.dunning import services
+
+    run_id = start_run(logged_in, RUN_DATE)
+    run = db.session.get(ReminderRun, run_id)
+    assert run is not None
+    assert services.queue_confirm(run, digest_of(logged_in, run_id), RUN_DATE, None).outcome == "queued"
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def apply_in_own_session() -> None:
+        with app.app_context():
+            barrier.wait()
+            outcomes.append(services.apply_confirmed_run(run_id))
+            db.session.remove()
+
+    threads = [threading.Thread(target=apply_in_own_session) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["already_confirmed", "confirmed"]
+    assert _counts(run_id) == (4, 4, 4)
