@@ -6,6 +6,7 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from svea_web.accounts.models import AuditEvent
@@ -126,7 +127,8 @@ def test_a_queued_payment_is_matched_to_the_chosen_post(logged_in, firm):
     assert db.session.scalar(select(func.count()).select_from(PaymentAllocation)) == 1
 
 
-def test_admin_reverses_a_payment_with_a_reason_and_the_history_is_kept(logged_in, firm):
+@pytest.mark.all_backends
+def test_admin_reverses_a_payment_with_a_reason_and_the_history_is_kept(logged_in, firm, backend):
     kari = factories.customer(firm.client.id, "Kari Nordmann")
     post = factories.post(kari, "1000.00")
     db.session.commit()
