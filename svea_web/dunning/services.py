@@ -562,8 +562,9 @@ def _build_preview(client_id: int, run_date: date, settings: RunSettings | None)
         if svea_case_id is not None:
             skipped.append(
                 SkipLine(
-                    post_id, customer_id, customer_name, customer_no, invoice_no, due_date, principal,
-                    len(steps_sent), "in_svea_case", None, None,
+                    post_id=post_id, customer_id=customer_id, customer_name=customer_name, customer_no=customer_no,
+                    invoice_no=invoice_no, due_date=due_date, principal=principal, steps_sent=len(steps_sent),
+                    reason="in_svea_case", not_before=None, note=None,
                 )
             )  # fmt: skip
             continue
@@ -593,8 +594,9 @@ def _build_preview(client_id: int, run_date: date, settings: RunSettings | None)
                     reason = "notice_too_old"
             skipped.append(
                 SkipLine(
-                    post_id, customer_id, customer_name, customer_no, invoice_no, due_date, principal,
-                    len(steps_sent), reason, not_before, note,
+                    post_id=post_id, customer_id=customer_id, customer_name=customer_name, customer_no=customer_no,
+                    invoice_no=invoice_no, due_date=due_date, principal=principal, steps_sent=len(steps_sent),
+                    reason=reason, not_before=not_before, note=note,
                 )
             )  # fmt: skip
             continue
@@ -604,9 +606,11 @@ def _build_preview(client_id: int, run_date: date, settings: RunSettings | None)
         post_interest = interest.interest(principal, due_date) if interest_enabled else ZERO
         steps.append(
             StepLine(
-                post_id, customer_id, customer_name, customer_no, email or None, invoice_no, match_no, kid,
-                invoice_date, due_date, principal, action, decision.step_no, decision.deadline, fee,
-                decision.reason, earlier_fees, post_interest, rate, principal + earlier_fees + fee + post_interest,
+                post_id=post_id, customer_id=customer_id, customer_name=customer_name, customer_no=customer_no,
+                email=email or None, invoice_no=invoice_no, match_no=match_no, kid=kid, invoice_date=invoice_date,
+                due_date=due_date, principal=principal, kind=action, step_no=decision.step_no,
+                deadline=decision.deadline, fee=fee, fee_reason=decision.reason, earlier_fees=earlier_fees,
+                interest=post_interest, interest_rate=rate, amount_due=principal + earlier_fees + fee + post_interest,
             )
         )  # fmt: skip
     return preview
