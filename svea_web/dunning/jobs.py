@@ -9,8 +9,8 @@ from svea_web.jobs_queue import enqueue
 
 
 def confirm_run(run_id: int) -> str:
-    """Apply a run the user confirmed, then start its letters' e-mail. A second run finds it applied
-    and does nothing (the letters of a run applied earlier are started from the run page)."""
+    """Apply a run the user confirmed, then start its letters' e-mail. Run again, the job finds the run
+    applied and does nothing (the run page starts the e-mail again if it stalled)."""
     outcome = services.apply_confirmed_run(run_id)
     if outcome == "confirmed":
         enqueue(send_run_letters, run_id, queue="default", job_timeout=3600)
