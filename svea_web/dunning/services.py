@@ -473,13 +473,14 @@ def _combine_pauses(
 
 
 @contextmanager
-def _cycle_collection_paused() -> Iterator[None]:
+def cycle_collection_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector around a burst of allocations that makes no cycles.
 
-    A preview allocates some hundred thousand rows, lines and amounts that live until it is shown;
-    the collector would walk them (and the whole app) again and again, a third of the preview's CPU
-    time. Reference counting still frees everything as usual. Only the caller that paused it resumes
-    it, so an overlapping preview in another thread never leaves the collector off.
+    A preview allocates some hundred thousand rows, lines and amounts; the collector would walk them
+    (and the whole app) again and again, a third of the preview's CPU time. Reference counting still
+    frees everything as usual. Callers let the preview die inside the pause, so re-enabling the
+    collector walks none of it. Only the caller that paused it resumes it, so an overlapping preview
+    in another thread never leaves the collector off.
     """
     paused = gc.isenabled()
     if paused:
@@ -493,7 +494,7 @@ def _cycle_collection_paused() -> Iterator[None]:
 
 def build_preview(client_id: int, run_date: date, settings: RunSettings | None = None) -> Preview:
     """Every open overdue invoice of the firm on ``run_date``: the step it gets, or why none."""
-    with _cycle_collection_paused():
+    with cycle_collection_paused():
         return _build_preview(client_id, run_date, settings)
 
 
@@ -746,6 +747,11 @@ def apply_confirmed_run(run_id: int) -> ConfirmOutcome:
     runs stepping the same post twice. A run that cannot be applied goes back to preview with the
     reason in ``confirm_problem``, and nothing of it is kept.
     """
+    with cycle_collection_paused():
+        return _apply_confirmed_run(run_id)
+
+
+def _apply_confirmed_run(run_id: int) -> ConfirmOutcome:
     run = db.session.get(ReminderRun, run_id)
     if run is None or run.state != RUN_CONFIRMING:
         return "already_confirmed"

@@ -192,6 +192,12 @@ def _part() -> str | None:
 
 
 def _preview_page(reminder_run: ReminderRun, status: int = 200) -> ResponseReturnValue:
+    # The whole preview lives and dies inside the collector pause: only the HTML leaves it.
+    with services.cycle_collection_paused():
+        return _render_preview(reminder_run), status
+
+
+def _render_preview(reminder_run: ReminderRun) -> str:
     preview = services.build_preview(reminder_run.client_id, reminder_run.run_date)
     tab = request.args.get("tab", "steps")
     if tab not in ("steps", "skipped"):
@@ -212,7 +218,7 @@ def _preview_page(reminder_run: ReminderRun, status: int = 200) -> ResponseRetur
         action_form=ActionForm(),
         sender=services.letter_settings(reminder_run.client_id),
         today=today(),
-    ), status
+    )
 
 
 MAIL_FILTERS = ("all", "failed", "print")
