@@ -957,6 +957,7 @@ def _apply(run: ReminderRun, preview: Preview, sender: LetterSettings) -> None:
         "reminder_run",
         run.id,
         f"{summary['steps']} trinn, {summary['letters']} brev, gebyr {summary['fee_total']}",
+        user_id=run.confirmed_by_id,  # the job has no login: the user who confirmed
     )
 
 

@@ -8,11 +8,14 @@ from datetime import date
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from svea_web.accounts.models import AuditEvent
 from svea_web.dunning import jobs
 from svea_web.dunning.models import ReminderLetter, ReminderRun, ReminderStep
 from svea_web.extensions import db
 from svea_web.ledger.models import POST_FEE, CustomerPost
+from tests.conftest import Firm
 from tests.dunning.conftest import Ledger, digest_of, html, start_run
 from tests.jobs.worker_process import run_worker
 
@@ -37,7 +40,7 @@ def _state(run_id: int) -> str:
 
 
 def test_the_confirm_request_queues_the_run_and_the_page_polls_until_the_letters_are_made(
-    app: Flask, logged_in: FlaskClient, ledger: Ledger, queued_jobs: None
+    app: Flask, logged_in: FlaskClient, ledger: Ledger, inkasso_firm: Firm, queued_jobs: None
 ) -> None:
     run_id = start_run(logged_in, RUN_DATE)
     digest = digest_of(logged_in, run_id)
@@ -61,6 +64,9 @@ def test_the_confirm_request_queues_the_run_and_the_page_polls_until_the_letters
     assert finished.returncode == 0, finished.stderr
     assert _state(run_id) == "confirmed"
     assert _counts(run_id) == (4, 4, 4)
+    # The worker has no login; the audit trail still names the user who confirmed.
+    confirmed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "dunning.run_confirm")).one()
+    assert confirmed.user_id == inkasso_firm.admin.id
 
     done = html(logged_in.get(f"/dunning/runs/{run_id}?part=progress", headers=HTMX))
     assert "<html" not in done and "part=progress" not in done
