@@ -4,10 +4,14 @@ It runs WORKER_COUNT (default 1) worker processes on the queues high, default an
 `rq worker-pool` does, each with RQ's scheduler for delayed retries, and one child process with the
 periodic scheduler (svea_web.periodic). Several worker.py instances may run at once.
 
-Each job runs in a forked work horse (RQ's default), which keeps one crashed or leaking job from
-taking the worker down. The horse drops the database connections inherited from its parent without
-closing them (they belong to the parent), runs the job in an app context of its own, and removes its
-session afterwards, so one job's broken transaction never reaches the next.
+Each worker process runs its jobs itself (RQ's SimpleWorker), not in a work horse forked per job:
+a fork of the app costs about 40 ms of CPU and every fresh horse compiles its SQL again, which made a
+bulk hand-over of 1,000 cases cost three times the CPU (bench/bench_collection.py). What the fork gave
+is kept otherwise: each job runs in an app context of its own and its session is removed afterwards, so
+one job's broken transaction never reaches the next; a job that overruns its timeout is stopped by
+RQ's death penalty; and a worker retires after MAX_JOBS_PER_WORKER jobs, the pool starting a fresh one
+in its place, so a slow leak cannot grow for ever. A worker killed mid-job loses nothing: the job is
+found abandoned in RQ's started registry, and our jobs are safe to run twice.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 import rq.logutils
 from flask import Flask, current_app
 from redis import Redis
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.worker_pool import WorkerPool
 from sqlalchemy.orm import configure_mappers
@@ -37,11 +41,15 @@ from svea_web.periodic import available_tasks, build_scheduler
 log = logging.getLogger("svea_web.worker")
 
 
-class SveaWorker(Worker):
-    def main_work_horse(self, job: Job, queue: Queue) -> None:
-        # Pooled connections are sockets shared with the parent: the horse opens its own.
+MAX_JOBS_PER_WORKER = 2000
+
+
+class SveaWorker(SimpleWorker):
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        # The pool forked this process from one that may hold pooled connections: open our own.
         db.engine.dispose(close=False)
-        super().main_work_horse(job, queue)
+        kwargs.setdefault("max_jobs", MAX_JOBS_PER_WORKER)
+        return super().work(*args, **kwargs)
 
     def perform_job(self, job: Job, queue: Queue) -> bool:
         app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -113,8 +121,7 @@ def main(argv: list[str] | None = None) -> None:
 
     app = create_app()
     app.app_context().push()
-    # Configured once here, the mappers are inherited by every forked work horse; otherwise each horse
-    # configures them again on its first query (tens of milliseconds a job).
+    # Configured once here, before the pool forks its workers.
     configure_mappers()
     # JSON log lines: no terminal colour codes in the messages, and the job's ids on every line.
     rq.logutils.colorizer.notty = True
