@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask import request
+
 
 def local_path(target: str | None) -> str | None:
     """``target`` if it is a path on this site ("/dunning/?page=2"), else None.
@@ -20,3 +22,16 @@ def local_path(target: str | None) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     return target
+
+
+def referrer_path() -> str | None:
+    """The page the request came from, as a path, if it is a page of this site; else None.
+
+    A Referer header is whatever the client sent, so "back to where you were" goes through the same check.
+    """
+    if not request.referrer:
+        return None
+    parts = urlsplit(request.referrer)
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    return local_path((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from svea_web.redirects import local_path
@@ -31,3 +33,22 @@ from svea_web.redirects import local_path
 )
 def test_only_a_path_on_this_site_is_allowed(target: str | None, allowed: str | None) -> None:
     assert local_path(target) == allowed
+
+
+@pytest.mark.parametrize(
+    ("referer", "lands_on"),
+    [
+        ("http://localhost/ledger/posts?filter=overdue", "/ledger/posts?filter=overdue"),
+        ("https://evil.example/ledger/posts", "/"),
+        ("http://localhost.evil.example/", "/"),
+        ("javascript:alert(1)", "/"),
+        (None, "/"),
+    ],
+)
+def test_switching_language_goes_back_only_to_a_page_of_this_site(
+    client: Any, referer: str | None, lands_on: str
+) -> None:
+    headers = {"Referer": referer} if referer else {}
+    response = client.post("/language/en", headers=headers)
+    assert response.status_code == 302
+    assert response.headers["Location"] == lands_on

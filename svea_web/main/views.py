@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, request, session, url_for
+from flask import Blueprint, jsonify, redirect, session, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
 from svea_web.extensions import db
+from svea_web.redirects import referrer_path
 
 bp = Blueprint("main", __name__)
 
@@ -22,7 +23,7 @@ def index() -> ResponseReturnValue:
 def set_language(lang: str) -> ResponseReturnValue:
     if lang in LANGUAGES:
         session["lang"] = lang
-    return redirect(request.referrer or url_for("main.index"))
+    return redirect(referrer_path() or url_for("main.index"))
 
 
 @bp.route("/healthz")

@@ -21,6 +21,7 @@ from flask_login import current_user
 from svea_web.accounts.models import Client
 from svea_web.htmx_utils import wants_fragment
 from svea_web.mail import services as mail_services
+from svea_web.redirects import referrer_path
 from svea_web.rules.kid import KID_MAX_LENGTH, KID_MIN_LENGTH
 from svea_web.setup import services
 from svea_web.setup.forms import (
@@ -345,7 +346,7 @@ def dismiss_address_notice() -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     services.dismiss_address_notice(current_client_id(), _user_id())
-    return redirect(request.referrer or url_for("setup.svea"))
+    return redirect(referrer_path() or url_for("setup.svea"))
 
 
 # --- Purre/rente ------------------------------------------------------------------------------------
