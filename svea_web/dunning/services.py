@@ -15,11 +15,9 @@ Choices made here, where the rules leave room:
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -45,6 +43,7 @@ from svea_web.dunning.models import (
     ReminderStep,
 )
 from svea_web.extensions import db
+from svea_web.gc_pause import cycle_collection_paused
 from svea_web.ledger.models import POST_FEE, POST_INVOICE, STATUS_OPEN, Customer, CustomerPost
 from svea_web.models_base import utcnow
 from svea_web.rules import dunning as rules
@@ -470,26 +469,6 @@ def _combine_pauses(
     by_customer = not paused and (c_paused or until is None or (c_until is not None and c_until > until))
     dates = [d for d in (until, c_until) if d is not None]
     return paused or c_paused, max(dates) if dates else None, by_customer
-
-
-@contextmanager
-def cycle_collection_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector around a burst of allocations that makes no cycles.
-
-    A preview allocates some hundred thousand rows, lines and amounts; the collector would walk them
-    (and the whole app) again and again, a third of the preview's CPU time. Reference counting still
-    frees everything as usual. Callers let the preview die inside the pause, so re-enabling the
-    collector walks none of it. Only the caller that paused it resumes it, so an overlapping preview
-    in another thread never leaves the collector off.
-    """
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 def build_preview(client_id: int, run_date: date, settings: RunSettings | None = None) -> Preview:

@@ -35,6 +35,7 @@ from svea_web.dunning.models import (
     ReminderStep,
 )
 from svea_web.extensions import db
+from svea_web.gc_pause import cycle_collection_paused
 from svea_web.htmx_utils import wants_fragment
 from svea_web.jobs_queue import backoff, enqueue
 from svea_web.ledger.models import POST_INVOICE, Customer, CustomerPost
@@ -193,7 +194,7 @@ def _part() -> str | None:
 
 def _preview_page(reminder_run: ReminderRun, status: int = 200) -> ResponseReturnValue:
     # The whole preview lives and dies inside the collector pause: only the HTML leaves it.
-    with services.cycle_collection_paused():
+    with cycle_collection_paused():
         return _render_preview(reminder_run), status
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
+
+from svea_web.gc_pause import cycle_collection_paused
 
 KIND_OCR = "ocr"
 KIND_CAMT054 = "camt054"
@@ -85,23 +84,6 @@ class ParsedFile:
     ignored: int = 0
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector around a bulk step.
-
-    Reading and booking a 10,000-payment file makes some hundred thousand short-lived objects; each
-    full collection they trigger walks the whole app's heap, a fifth of the import's time. Nothing is
-    leaked: whatever cycles the step made are collected once the collector runs again.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def detect_kind(data: bytes) -> str:
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:5]
     if head.startswith(b"NY"):
@@ -116,7 +98,7 @@ def parse_payment_file(data: bytes) -> ParsedFile:
     from svea_web.rules.parsing import MAX_AMOUNT
 
     kind = detect_kind(data)
-    with collector_paused():
+    with cycle_collection_paused():
         parsed = ocr.parse(data) if kind == KIND_OCR else camt054.parse(data)
     if sum((abs(t.amount) for t in parsed.transactions), Decimal(0)) > MAX_AMOUNT:
         raise PaymentFileError("", "Summen av beløpene i filen er for stor")

@@ -26,11 +26,12 @@ from sqlalchemy.orm import selectinload
 from svea_web import audit
 from svea_web.collection.models import CASE_CLOSED, CASE_REJECTED, CaseEvent, CasePost, SveaCase, SyncState
 from svea_web.extensions import db
+from svea_web.gc_pause import cycle_collection_paused
 from svea_web.ledger.models import POST_CREDIT_NOTE, STATUS_OPEN, Customer, CustomerPost
 from svea_web.ledger.queries import Page
 from svea_web.models_base import utcnow
 from svea_web.payments import booking, matching
-from svea_web.payments.bankfile import BankTransaction, collector_paused, parse_payment_file
+from svea_web.payments.bankfile import BankTransaction, parse_payment_file
 from svea_web.payments.booking import Booking, Outcome
 from svea_web.payments.matching import Candidate
 from svea_web.payments.models import (
@@ -77,7 +78,7 @@ def create_import(client_id: int, user_id: int | None, filename: str, data: byte
     """Check the whole file first: a broken file raises PaymentFileError and nothing is stored."""
     # The file's transactions are made and dropped inside the pause, so the collector has nothing of them
     # to walk when it runs again.
-    with collector_paused():
+    with cycle_collection_paused():
         return _store_import(client_id, user_id, filename, data)
 
 
@@ -130,7 +131,7 @@ def run_import(import_id: int) -> Outcome | None:
     record = db.session.get(PaymentImport, import_id)
     assert record is not None
     try:
-        with collector_paused():
+        with cycle_collection_paused():
             outcome = _book_file(record)
     except IntegrityError:
         db.session.rollback()
