@@ -178,23 +178,7 @@ def _history(client_id: int, rng: random.Random, overdue_rows: list[dict[str, An
 def baseline_select(client_id: int) -> int:
     """The bare SELECT of the overdue rows the preview reads, fetched and nothing else."""
     rows = db.session.execute(
-        select(
-            CustomerPost.id,
-            CustomerPost.customer_id,
-            CustomerPost.invoice_no,
-            CustomerPost.match_no,
-            CustomerPost.kid,
-            CustomerPost.invoice_date,
-            CustomerPost.due_date,
-            CustomerPost.open_amount,
-            CustomerPost.paused,
-            CustomerPost.paused_until,
-            CustomerPost.pause_reason,
-            CustomerPost.svea_case_id,
-            Customer.name,
-            Customer.customer_no,
-            Customer.email,
-        )
+        select(*services.PREVIEW_COLUMNS)
         .join(Customer, Customer.id == CustomerPost.customer_id)
         .where(
             CustomerPost.client_id == client_id,

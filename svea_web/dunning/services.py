@@ -477,6 +477,26 @@ def build_preview(client_id: int, run_date: date, settings: RunSettings | None =
         return _build_preview(client_id, run_date, settings)
 
 
+# What the preview reads of each open overdue post (bench/bench_reminder_preview.py's baseline reads the same).
+PREVIEW_COLUMNS = (
+    CustomerPost.id,
+    CustomerPost.customer_id,
+    CustomerPost.invoice_no,
+    CustomerPost.match_no,
+    CustomerPost.kid,
+    CustomerPost.invoice_date,
+    CustomerPost.due_date,
+    CustomerPost.open_amount,
+    CustomerPost.paused,
+    CustomerPost.paused_until,
+    CustomerPost.pause_reason,
+    CustomerPost.svea_case_id,
+    Customer.name,
+    Customer.customer_no,
+    Customer.email,
+)
+
+
 def _build_preview(client_id: int, run_date: date, settings: RunSettings | None) -> Preview:
     settings = settings or run_settings(client_id)
     preview = Preview(run_date=run_date, settings=settings)
@@ -484,23 +504,7 @@ def _build_preview(client_id: int, run_date: date, settings: RunSettings | None)
     rows = (
         db.session.connection()
         .execute(
-            select(
-                CustomerPost.id,
-                CustomerPost.customer_id,
-                CustomerPost.invoice_no,
-                CustomerPost.match_no,
-                CustomerPost.kid,
-                CustomerPost.invoice_date,
-                CustomerPost.due_date,
-                CustomerPost.open_amount,
-                CustomerPost.paused,
-                CustomerPost.paused_until,
-                CustomerPost.pause_reason,
-                CustomerPost.svea_case_id,
-                Customer.name,
-                Customer.customer_no,
-                Customer.email,
-            )
+            select(*PREVIEW_COLUMNS)
             .join(Customer, Customer.id == CustomerPost.customer_id)
             .where(*_overdue_filter(client_id, run_date))
             .order_by(Customer.name, Customer.id, CustomerPost.due_date, CustomerPost.id)
