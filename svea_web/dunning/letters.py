@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -129,14 +129,32 @@ def _payment_sentence(content: dict[str, Any], total: str, deadline: str) -> str
     return f"Beløpet {total} kr betales innen {deadline} til kontonummer {account} {reference}."
 
 
+def _half_year_start(day: date) -> date:
+    return date(day.year, 1 if day.month <= 6 else 7, 1)
+
+
 def _interest_sentence(content: dict[str, Any]) -> str | None:
     rates = sorted({line["interest_rate"] for line in content["lines"] if line["interest_rate"] is not None})
     if not rates:
         return None
     rate = " / ".join(format_amount(Decimal(value)) for value in rates)
+    run_date = date.fromisoformat(content["run_date"])
+    # The stored rate is the run date's. The rate is set per half-year and also applies to running
+    # claims, so interest from before this half-year was counted at that half-year's rate.
+    half_year = _half_year_start(run_date)
+    earlier_half_year = any(
+        line["interest_rate"] is not None and date.fromisoformat(line["due_date"]) + timedelta(days=1) < half_year
+        for line in content["lines"]
+    )
+    if earlier_half_year:
+        return (
+            f"Forsinkelsesrente er beregnet etter forsinkelsesrenteloven fra forfallsdato til {format_date(run_date)}, "
+            f"for hvert halvår med den satsen som gjaldt da (fra {format_date(half_year)}: {rate} % per år), "
+            "og løper videre til beløpet er betalt."
+        )
     return (
         f"Forsinkelsesrente er beregnet etter forsinkelsesrenteloven med {rate} % per år fra forfallsdato "
-        f"til {_day(content['run_date'])}, og løper videre til beløpet er betalt."
+        f"til {format_date(run_date)}, og løper videre til beløpet er betalt."
     )
 
 
