@@ -42,9 +42,17 @@ log = logging.getLogger("svea_web.worker")
 
 
 MAX_JOBS_PER_WORKER = 2000
+# How often a worker runs RQ's maintenance, which also takes over the scheduler of delayed retries when the
+# worker that ran it died (its lock expires 61 s after its last heartbeat). RQ's default is 10 minutes: a
+# crashed worker then left every retry waiting that long (bench/bench_fault_run.py showed 644 overdue).
+MAINTENANCE_INTERVAL_SECONDS = 30
 
 
 class SveaWorker(SimpleWorker):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL_SECONDS)
+        super().__init__(*args, **kwargs)
+
     def work(self, *args: Any, **kwargs: Any) -> bool:
         # The pool forked this process from one that may hold pooled connections: open our own.
         db.engine.dispose(close=False)
