@@ -34,10 +34,10 @@ from svea_web.collection.models import (
     CasePost,
     SveaCase,
 )
-from svea_web.dunning.models import CustomerPause
+from svea_web.dunning.models import STEP_NOTICE, CustomerPause, ReminderStep
 from svea_web.extensions import db
 from svea_web.ledger.models import KIND_COMPANY, POST_INVOICE, STATUS_OPEN, Customer, CustomerPost
-from svea_web.rules.dunning import DunningPolicy
+from svea_web.rules.dunning import DunningPolicy, notice_expired
 from svea_web.setup.services import dunning_settings, svea_settings
 
 # Svea takes at most this many invoices in one case; a bigger group is sent as several cases.
@@ -221,7 +221,7 @@ def list_rows(client_id: int, policy: Policy, today: date, page: int = 1, per_pa
             )
             for post, customer in pairs
         ]
-    _annotate(rows)
+    _annotate(rows, today)
     return RowsPage(rows, page, has_next)
 
 
@@ -260,9 +260,19 @@ def debtor_warnings(customer: Customer) -> list[str]:
     return warnings
 
 
-def _annotate(rows: list[NewCaseRow]) -> None:
-    """Warnings about the debtor, and what became of earlier cases with these posts."""
+def _annotate(rows: list[NewCaseRow], today: date) -> None:
+    """Warnings about the debtor and about a stale collection notice, and what became of earlier cases
+    with these posts."""
     post_ids = [post.id for row in rows for post in row.posts]
+    stale_notice: set[int] = set()
+    if post_ids:
+        for post_id, sent_on in db.session.execute(
+            select(ReminderStep.post_id, func.max(ReminderStep.sent_on))
+            .where(ReminderStep.post_id.in_(post_ids), ReminderStep.kind == STEP_NOTICE)
+            .group_by(ReminderStep.post_id)
+        ):
+            if notice_expired(sent_on, today):
+                stale_notice.add(post_id)
     earlier: dict[int, list[tuple[str, str | None, str | None]]] = defaultdict(list)
     if post_ids:
         for post_id, state, case_number, reason in db.session.execute(
@@ -274,6 +284,9 @@ def _annotate(rows: list[NewCaseRow]) -> None:
             earlier[post_id].append((state, case_number, reason))
     for row in rows:
         row.warnings = debtor_warnings(row.customer)
+        if any(post.id in stale_notice for post in row.posts):
+            # Practice (RULES.md, Timing): a case is not handed over on a notice older than about six months.
+            row.warnings.append(_("Inkassovarselet er over 6 måneder gammelt – send et nytt før saken overleveres"))
         notes: list[tuple[str, str]] = []
         for post in row.posts:
             for state, case_number, reason in earlier.get(post.id, [])[-1:]:

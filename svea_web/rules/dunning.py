@@ -245,7 +245,12 @@ def notice_too_old(state: PostDunningState, day: date) -> bool:
     """True when the latest notice was sent more than six months before ``day`` (practice: a case
     should not be handed over on a notice that old; send a new one first)."""
     notices = [step.sent_on for step in state.steps_sent if step.kind == "notice"]
-    return bool(notices) and day > _add_months(max(notices), NOTICE_MAX_AGE_MONTHS)
+    return bool(notices) and notice_expired(max(notices), day)
+
+
+def notice_expired(sent_on: date, day: date) -> bool:
+    """True when a notice sent on ``sent_on`` is more than six months old on ``day``."""
+    return day > _add_months(sent_on, NOTICE_MAX_AGE_MONTHS)
 
 
 LETTER_FIELDS = frozenset(

@@ -12,7 +12,7 @@ import pytest
 
 from svea_web.collection import eligibility
 from svea_web.collection.models import CASE_OPEN, CasePost, SveaCase
-from svea_web.dunning.models import CustomerPause
+from svea_web.dunning.models import RUN_CONFIRMED, CustomerPause, ReminderRun, ReminderStep
 from svea_web.extensions import db
 from svea_web.rules.dunning import DunningPolicy, PostDunningState, SentStep, eligible_for_svea_after
 from tests.collection.conftest import company, configure_svea, create_cases, debtor, overdue_post, page_text
@@ -98,6 +98,43 @@ def test_inkasso_level_offers_posts_once_the_in_app_steps_are_done_and_the_deadl
     assert "READY" in table
     assert "DEADLINETODAY" not in table and "ONESTEP" not in table and "NOSTEPS" not in table
     assert "Opprett Svea inkasso" in page_text(logged_in, NEW_TAB, htmx=True)
+
+
+def _notice_sent(post: Any, sent_on: date) -> None:
+    run = ReminderRun(client_id=post.client_id, run_date=sent_on, state=RUN_CONFIRMED)
+    db.session.add(run)
+    db.session.flush()
+    deadline = sent_on + timedelta(days=14)
+    db.session.add(
+        ReminderStep(
+            client_id=post.client_id,
+            run_id=run.id,
+            post_id=post.id,
+            kind="notice",
+            step_no=1,
+            sent_on=sent_on,
+            deadline=deadline,
+            principal=post.open_amount,
+        )
+    )
+    post.reminder_step, post.reminder_deadline = 1, deadline
+    db.session.commit()
+
+
+def test_a_post_whose_collection_notice_is_over_six_months_old_is_offered_with_a_warning(
+    logged_in: Any, svea_firm: Any, sandbox: Any
+) -> None:
+    # RULES.md, Timing: a case should not be handed over on a notice older than about six months.
+    configure_svea(svea_firm.client.id, sandbox.url, level="inkasso", in_app_steps=0, notice=True)
+    old, recent = debtor(svea_firm.client.id, name="Gammel Varsel"), debtor(svea_firm.client.id, name="Ny Varsel")
+    _notice_sent(overdue_post(old, match_no="OLDNOTICE", due=date(2026, 3, 1)), date(2026, 5, 26))  # 6 months + 1 day
+    _notice_sent(overdue_post(recent, match_no="NEWNOTICE", due=date(2026, 3, 1)), date(2026, 5, 27))  # 6 months
+
+    rows = [row.split("</tr>")[0] for row in offered(logged_in).split("<tr")[1:]]
+    old_row = next(row for row in rows if "OLDNOTICE" in row)
+    new_row = next(row for row in rows if "NEWNOTICE" in row)
+    assert "Inkassovarselet er over 6 måneder gammelt" in old_row
+    assert "Inkassovarselet er over 6 måneder gammelt" not in new_row
 
 
 def test_a_customer_with_an_open_case_gets_newly_overdue_posts_directly(
