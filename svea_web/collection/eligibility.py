@@ -182,6 +182,7 @@ def list_rows(client_id: int, policy: Policy, today: date, page: int = 1, per_pa
                 CustomerPost.match_no,
                 CustomerPost.due_date,
                 CustomerPost.open_amount,
+                CustomerPost.reminder_step,
             ).where(*conditions, CustomerPost.customer_id.in_(customer_ids))
         ).all()
         posts_by_customer: dict[int, list[Any]] = defaultdict(list)
@@ -221,7 +222,7 @@ def list_rows(client_id: int, policy: Policy, today: date, page: int = 1, per_pa
             )
             for post, customer in pairs
         ]
-    _annotate(rows, today)
+    _annotate(rows, policy, today)
     return RowsPage(rows, page, has_next)
 
 
@@ -260,9 +261,9 @@ def debtor_warnings(customer: Customer) -> list[str]:
     return warnings
 
 
-def _annotate(rows: list[NewCaseRow], today: date) -> None:
-    """Warnings about the debtor and about a stale collection notice, and what became of earlier cases
-    with these posts."""
+def _annotate(rows: list[NewCaseRow], policy: Policy, today: date) -> None:
+    """Warnings about the debtor and about the in-app steps (a stale collection notice, or none because
+    the customer already has a case), and what became of earlier cases with these posts."""
     post_ids = [post.id for row in rows for post in row.posts]
     stale_notice: set[int] = set()
     if post_ids:
@@ -284,6 +285,9 @@ def _annotate(rows: list[NewCaseRow], today: date) -> None:
             earlier[post_id].append((state, case_number, reason))
     for row in rows:
         row.warnings = debtor_warnings(row.customer)
+        if policy.required_steps and any((post.reminder_step or 0) < policy.required_steps for post in row.posts):
+            # Offered only because the customer already has a case at Svea (see eligible_conditions).
+            row.warnings.append(_("Ikke gjennom purringene i appen – kunden har allerede en sak hos Svea"))
         if any(post.id in stale_notice for post in row.posts):
             # Practice (RULES.md, Timing): a case is not handed over on a notice older than about six months.
             row.warnings.append(_("Inkassovarselet er over 6 måneder gammelt – send et nytt før saken overleveres"))

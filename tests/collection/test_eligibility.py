@@ -9,12 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from svea_web.collection import eligibility
 from svea_web.collection.models import CASE_OPEN, CasePost, SveaCase
 from svea_web.dunning.models import RUN_CONFIRMED, CustomerPause, ReminderRun, ReminderStep
 from svea_web.extensions import db
 from svea_web.rules.dunning import DunningPolicy, PostDunningState, SentStep, eligible_for_svea_after
+from svea_web.setup.models import SveaSettings
 from tests.collection.conftest import company, configure_svea, create_cases, debtor, overdue_post, page_text
 from tests.conftest import TODAY
 
@@ -164,6 +166,13 @@ def test_a_customer_with_an_open_case_gets_newly_overdue_posts_directly(
 
     assert "FRESH" in table
     assert "OTHERFRESH" not in table and "NOTYET" not in table and ">OLD<" not in table
+    # ... and the user is told it has not been through the in-app reminders, grouped or not.
+    fresh_row = next(row.split("</tr>")[0] for row in table.split("<tr")[1:] if "FRESH" in row)
+    assert "Ikke gjennom purringene i appen – kunden har allerede en sak hos Svea" in fresh_row
+    db.session.execute(update(SveaSettings).values(group_by_customer=True))
+    db.session.commit()
+    grouped = offered(logged_in)
+    assert "Per Hansen" in grouped and "Ikke gjennom purringene i appen" in grouped
 
 
 @pytest.mark.all_backends
