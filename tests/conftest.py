@@ -268,3 +268,11 @@ def page(browser: Any) -> Iterator[Any]:
         yield tab
     finally:
         context.close()
+
+
+def log_in_browser(page: Any, url: str, email: str, password: str = PASSWORD) -> None:
+    """Open ``url`` as a logged-out person and log in on the login page it leads to."""
+    page.goto(url)
+    page.get_by_label("E-post").fill(email)
+    page.get_by_label("Passord").fill(password)
+    page.get_by_role("button", name="Logg inn").click()

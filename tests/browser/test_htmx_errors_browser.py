@@ -6,16 +6,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import log_in_browser
 
 pytestmark = pytest.mark.browser
 
 
 def _log_in(page: Any, live_server: str, firm: Any) -> None:
-    page.goto(live_server + "/")
-    page.get_by_label("E-post").fill(firm.admin.email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    log_in_browser(page, live_server + "/", firm.admin.email)
     page.get_by_role("link", name="Reskontro").click()
     page.wait_for_url("**/ledger/posts**")
 

@@ -16,7 +16,7 @@ import pytest
 from redis import Redis
 
 from tests.collection.conftest import company, debtor, overdue_post
-from tests.conftest import PASSWORD
+from tests.conftest import log_in_browser
 from tests.jobs.worker_process import ROOT, worker_env
 
 pytestmark = pytest.mark.browser
@@ -69,10 +69,7 @@ def test_send_follow_talk_close_and_find_in_the_archive(
     overdue_post(company(svea_firm.client.id, "Fjord Bygg AS"), "800.00", match_no="7002")
     page.on("dialog", lambda dialog: dialog.accept())
 
-    page.goto(live_server + "/collection/")
-    page.get_by_label("E-post").fill(svea_firm.admin.email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    log_in_browser(page, live_server + "/collection/", svea_firm.admin.email)
     page.wait_for_url("**/collection/**")
 
     # Mark every row from the keyboard and send them.

@@ -10,7 +10,7 @@ from flask import Flask
 
 from svea_web.extensions import db
 from tests import factories
-from tests.conftest import PASSWORD, Firm
+from tests.conftest import Firm, log_in_browser
 from tests.jobs.worker_process import run_worker
 
 pytestmark = pytest.mark.browser
@@ -22,10 +22,7 @@ def test_preview_confirm_and_open_the_letter_pdf(page: Any, live_server: str, in
     factories.post(customer, "500.00", due=date(2026, 11, 20), invoice_no="1002")
     db.session.commit()
 
-    page.goto(live_server + "/dunning/")
-    page.get_by_label("E-post").fill(inkasso_firm.admin.email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    log_in_browser(page, live_server + "/dunning/", inkasso_firm.admin.email)
     page.wait_for_url("**/dunning/")
 
     assert page.get_by_label("Dato for kjøringen").input_value() == "2026-11-27"
@@ -65,10 +62,7 @@ def test_a_queued_confirm_shows_its_progress_then_the_letters(
     factories.post(customer, "10000.00", due=date(2026, 10, 1), invoice_no="1001", kid="0000010017")
     db.session.commit()
 
-    page.goto(live_server + "/dunning/")
-    page.get_by_label("E-post").fill(inkasso_firm.admin.email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    log_in_browser(page, live_server + "/dunning/", inkasso_firm.admin.email)
     page.wait_for_url("**/dunning/")
     page.get_by_role("button", name="Vis forhåndsvisning").click()
     page.wait_for_url("**/dunning/runs/*")

@@ -9,7 +9,7 @@ from flask import Flask
 from rq.job import JobStatus
 
 from svea_web.jobs_queue import enqueue
-from tests.conftest import PASSWORD
+from tests.conftest import log_in_browser
 from tests.jobs import probe
 
 pytestmark = pytest.mark.browser
@@ -41,10 +41,7 @@ def test_an_admin_requeues_a_failed_job_from_the_dashboard(app: Flask, page: Any
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
 
-    page.goto(live_server + "/login")
-    page.get_by_label("E-post").fill(firm.admin.email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    log_in_browser(page, live_server + "/login", firm.admin.email)
     page.wait_for_url(lambda url: "/login" not in url)
     page.goto(live_server + "/admin/rq/0/view/jobs/default/failed/8/asc/1")
     row = page.locator(f'tr[data-job-id="{job.id}"]')

@@ -9,7 +9,7 @@ import pytest
 
 from svea_web.extensions import db
 from tests import factories
-from tests.conftest import PASSWORD, TODAY
+from tests.conftest import TODAY, log_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -21,10 +21,7 @@ def test_click_a_bar_and_land_on_its_posts(page: Any, live_server: str, firm: An
         factories.post(kari if days % 2 else bygg, "1000.00", due=TODAY - timedelta(days=days), invoice_no=invoice_no)
     db.session.commit()
 
-    page.goto(live_server + "/")
-    page.get_by_label("E-post").fill(firm.admin.email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    log_in_browser(page, live_server + "/", firm.admin.email)
     page.wait_for_url("**/overview/")
     # The monthly results load by themselves once the page is shown.
     page.locator("#results-table").wait_for()

@@ -9,7 +9,7 @@ import pytest
 
 from svea_web.extensions import db
 from tests import factories
-from tests.conftest import PASSWORD
+from tests.conftest import log_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -26,10 +26,7 @@ def test_register_a_payment_on_a_post_found_by_kid(page: Any, live_server: str, 
         lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None,
     )
 
-    page.goto(live_server + "/payments/")
-    page.get_by_label("E-post").fill(firm.admin.email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    log_in_browser(page, live_server + "/payments/", firm.admin.email)
     page.wait_for_url("**/payments/")
     page.get_by_role("tab", name="Til avstemming").click()
     page.wait_for_url("**/payments/unmatched")

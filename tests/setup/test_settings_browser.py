@@ -8,7 +8,7 @@ import pytest
 
 from svea_web.extensions import db
 from svea_web.setup.models import AccessOrder
-from tests.conftest import PASSWORD
+from tests.conftest import log_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -16,10 +16,7 @@ pytestmark = pytest.mark.browser
 def test_order_svea_access_through_the_dialog(page: Any, live_server: str, firm: Any) -> None:
     csp_errors: list[str] = []
     page.on("console", lambda msg: csp_errors.append(msg.text) if "Content Security Policy" in msg.text else None)
-    page.goto(live_server + "/login")
-    page.get_by_label("E-post").fill(firm.admin.email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    log_in_browser(page, live_server + "/login", firm.admin.email)
     page.get_by_role("button", name="Logg ut").wait_for()
 
     page.get_by_role("link", name="Innstillinger").click()
