@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.no import fodselsnummer, orgnr
 
@@ -88,7 +89,7 @@ def decode(data: bytes) -> str:
         try:
             return data.decode("cp1252")
         except UnicodeDecodeError as exc:
-            raise ImportFileError("Filen er verken UTF-8 eller Windows-1252.") from exc
+            raise ImportFileError(_("Filen er verken UTF-8 eller Windows-1252.")) from exc
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -105,12 +106,16 @@ def _map_headers(headers: list[str]) -> dict[str, int]:
             mapping[key] = index
     missing = [c for c in REQUIRED_COLUMNS if c not in mapping]
     if missing:
-        raise ImportFileError("Filen mangler kolonnene: " + ", ".join(missing) + ".")
+        raise ImportFileError(
+            _("Filen mangler kolonnene: %(columns)s.", columns=", ".join(HEADER_ALIASES[c][0] for c in missing))
+        )
     has_posts = "invoice_no" in mapping
     if has_posts:
         for col in ("due_date", "amount"):
             if col not in mapping:
-                raise ImportFileError(f"Filen har fakturanummer, men mangler kolonnen {col}.")
+                raise ImportFileError(
+                    _("Filen har fakturanummer, men mangler kolonnen %(column)s.", column=HEADER_ALIASES[col][0])
+                )
     return mapping
 
 
@@ -122,7 +127,7 @@ def _kind(raw: str, org_no: str | None) -> str:
         return KIND_PERSON
     if value in ("bedrift", "firma", "company", "foretak", "b", "f", "c", "organisasjon"):
         return KIND_COMPANY
-    raise ValueError(f"ukjent kundetype «{raw.strip()}» (bruk person eller bedrift)")
+    raise ValueError(_("ukjent kundetype «%(kind)s» (bruk person eller bedrift)", kind=raw.strip()))
 
 
 def _row_iter(text: str) -> tuple[list[str], Any]:
@@ -131,9 +136,9 @@ def _row_iter(text: str) -> tuple[list[str], Any]:
     try:
         headers = next(reader)
     except StopIteration as exc:
-        raise ImportFileError("Filen er tom.") from exc
+        raise ImportFileError(_("Filen er tom.")) from exc
     except csv.Error as exc:
-        raise ImportFileError(f"Filen kan ikke leses som CSV: {exc}") from exc
+        raise ImportFileError(_("Filen kan ikke leses som CSV: %(error)s", error=exc)) from exc
     return headers, reader
 
 
@@ -154,7 +159,7 @@ def parse_csv(data: bytes, progress: Callable[[int], None] | None = None) -> Par
             break
         except csv.Error as exc:
             line += 1
-            result.errors.append(RowError(line, f"ulesbar linje: {exc}"))
+            result.errors.append(RowError(line, _("ulesbar linje: %(error)s", error=exc)))
             break
         line = reader.line_num
         if not any(c.strip() for c in cells):
@@ -171,7 +176,14 @@ def parse_csv(data: bytes, progress: Callable[[int], None] | None = None) -> Par
             invoice_no = post["invoice_no"]
             if invoice_no in seen_invoices:
                 result.errors.append(
-                    RowError(line, f"fakturanr {invoice_no} står også på linje {seen_invoices[invoice_no]}")
+                    RowError(
+                        line,
+                        _(
+                            "fakturanr %(invoice)s står også på linje %(line)s",
+                            invoice=invoice_no,
+                            line=seen_invoices[invoice_no],
+                        ),
+                    )
                 )
                 continue
             seen_invoices[invoice_no] = line
@@ -292,30 +304,30 @@ def _parse_row(
 def _parse_customer(get: Callable[[str], str]) -> dict[str, Any]:
     customer_no = get("customer_no")
     if not customer_no:
-        raise ValueError("kundenummer mangler")
+        raise ValueError(_("kundenummer mangler"))
     if len(customer_no) > 40:
-        raise ValueError("kundenummer er lengre enn 40 tegn")
+        raise ValueError(_("kundenummer er lengre enn 40 tegn"))
     name = get("name")
     if not name:
-        raise ValueError("navn mangler")
+        raise ValueError(_("navn mangler"))
     org_no = get("org_no").replace(" ", "") or None
     if org_no:
         try:
             org_no = orgnr.validate(org_no)
         except StdnumValidationError as exc:
-            raise ValueError(f"ugyldig organisasjonsnummer {org_no}") from exc
+            raise ValueError(_("ugyldig organisasjonsnummer %(org_no)s", org_no=org_no)) from exc
     national_id = get("national_id").replace(" ", "") or None
     if national_id:
         try:
             national_id = fodselsnummer.validate(national_id)
         except StdnumValidationError as exc:
-            raise ValueError("ugyldig fødselsnummer") from exc
+            raise ValueError(_("ugyldig fødselsnummer")) from exc
     email = get("email") or None
     if email:
         try:
             email = validate_email(email, check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            raise ValueError(f"ugyldig e-postadresse {email}") from exc
+            raise ValueError(_("ugyldig e-postadresse %(email)s", email=email)) from exc
     customer = {
         "customer_no": customer_no,
         "name": name[:200],
@@ -336,19 +348,19 @@ def _parse_post(get: Callable[[str], str], customer_no: str) -> dict[str, Any] |
     if not invoice_no:
         return None
     if len(invoice_no) > 40:
-        raise ValueError("fakturanummer er lengre enn 40 tegn")
-    amount = _field(parse_amount, get("amount"), "beløp")
+        raise ValueError(_("fakturanummer er lengre enn 40 tegn"))
+    amount = _field(parse_amount, get("amount"), "amount")
     if amount == 0:
-        raise ValueError("beløp kan ikke være 0")
+        raise ValueError(_("beløp kan ikke være 0"))
     raw_open = get("open_amount")
-    open_amount = _field(parse_amount, raw_open, "restbeløp") if raw_open else amount
+    open_amount = _field(parse_amount, raw_open, "open_amount") if raw_open else amount
     if (open_amount < 0 < amount) or (amount < 0 < open_amount) or abs(open_amount) > abs(amount):
-        raise ValueError("restbeløp må ha samme fortegn som beløp og kan ikke være større")
-    due_date = _field(parse_date, get("due_date"), "forfallsdato")
+        raise ValueError(_("restbeløp må ha samme fortegn som beløp og kan ikke være større"))
+    due_date = _field(parse_date, get("due_date"), "due_date")
     raw_invoice_date = get("invoice_date")
-    invoice_date = _field(parse_date, raw_invoice_date, "fakturadato") if raw_invoice_date else due_date
+    invoice_date = _field(parse_date, raw_invoice_date, "invoice_date") if raw_invoice_date else due_date
     if due_date < invoice_date:
-        raise ValueError("forfallsdato er før fakturadato")
+        raise ValueError(_("forfallsdato er før fakturadato"))
     raw_kid = get("kid")
     kid = None
     if raw_kid:
@@ -371,10 +383,21 @@ def _parse_post(get: Callable[[str], str], customer_no: str) -> dict[str, Any] |
     }
 
 
-def _field(parser: Callable[[str], Any], raw: str, label: str) -> Any:
+def _field_label(column: str) -> str:
+    # Looked up only when a row is refused: a gettext call per cell would cost seconds on a large file.
+    labels = {
+        "amount": _("beløp"),
+        "open_amount": _("restbeløp"),
+        "due_date": _("forfallsdato"),
+        "invoice_date": _("fakturadato"),
+    }
+    return labels[column]
+
+
+def _field(parser: Callable[[str], Any], raw: str, column: str) -> Any:
     if not raw:
-        raise ValueError(f"{label} mangler")
+        raise ValueError(_("%(field)s mangler", field=_field_label(column)))
     try:
         return parser(raw)
     except ValueError as exc:
-        raise ValueError(f"{label}: {exc}") from exc
+        raise ValueError(f"{_field_label(column)}: {exc}") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -89,7 +90,7 @@ def import_upload() -> ResponseReturnValue:
             form.file.errors = [_("Filen er tom.")]
         else:
             batch = services.create_batch(current_client_id(), current_user.id, upload.filename or "", data)
-            enqueue(jobs.analyze_import, batch.id, queue="high", job_timeout=1800)
+            enqueue(jobs.analyze_import, batch.id, str(get_locale()), queue="high", job_timeout=1800)
             return redirect(url_for("ledger.import_batch", batch_id=batch.id))
     recent = services.recent_batches(current_client_id())
     return render_template("ledger/import.html", form=form, recent=recent), (400 if form.errors else 200)

@@ -8,6 +8,7 @@ MOD11 with weights 2..7 from the right and ``-`` for 10 is written out here.
 import re
 from typing import Literal
 
+from flask_babel import gettext as _
 from stdnum import luhn
 
 Algorithm = Literal["MOD10", "MOD11"]
@@ -29,7 +30,9 @@ class InvalidKid(ValueError):
 
     def __init__(self, reason: Literal["length", "check_digit"]) -> None:
         self.reason = reason
-        super().__init__(KID_LENGTH_MESSAGE if reason == "length" else KID_CHECK_DIGIT_MESSAGE)
+        super().__init__(
+            _("KID må være 2–25 siffer") if reason == "length" else _("KID har feil kontrollsiffer (MOD10/MOD11)")
+        )
 
 
 def _require_digits(payload: str) -> None:

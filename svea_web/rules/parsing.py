@@ -17,6 +17,10 @@ import re
 from datetime import date
 from decimal import Decimal
 
+# Messages in the user's language where there is one (a request, or a job under force_locale); plain
+# bokmål anywhere else, so the rules stay usable without Flask.
+from flask_babel import gettext as _
+
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 _CENT = Decimal("0.01")
 _NBSP = "\u00a0"
@@ -35,17 +39,17 @@ _PLAIN_AMOUNT = re.compile(r"(-?)((?:[0-9]{1,3}(?:[ \u00a0][0-9]{3})+)|[0-9]+)(?
 
 
 def _amount_error(text: str, reason: str) -> ValueError:
-    return ValueError(f"Ugyldig beløp «{text.strip()}»: {reason}")
+    return ValueError(_("Ugyldig beløp «%(text)s»: %(reason)s", text=text.strip(), reason=reason))
 
 
 def _integer_part(text: str, digits: str) -> str:
     if not digits:
-        raise _amount_error(text, "mangler siffer foran kommaet")
+        raise _amount_error(text, _("mangler siffer foran kommaet"))
     if digits.isascii() and digits.isdigit():
         return digits
     separators = set(digits) - set("0123456789")
     if len(separators) > 1 or not _GROUPED.fullmatch(digits):
-        raise _amount_error(text, "tusenskille må stå mellom grupper på tre siffer, f.eks. 1 234 567")
+        raise _amount_error(text, _("tusenskille må stå mellom grupper på tre siffer, f.eks. 1 234 567"))
     return re.sub(r"[ .]", "", digits)
 
 
@@ -53,16 +57,16 @@ def _split_decimal(text: str, number: str) -> tuple[str, str | None]:
     """Integer part and decimals (None when the input has no decimal sign)."""
     commas, dots = number.count(","), number.count(".")
     if commas > 1:
-        raise _amount_error(text, "mer enn ett komma")
+        raise _amount_error(text, _("mer enn ett komma"))
     if commas == 1:
         whole, fraction = number.split(",")
         if "." in fraction:
-            raise _amount_error(text, "bruk komma som desimaltegn, f.eks. 1 234,50")
+            raise _amount_error(text, _("bruk komma som desimaltegn, f.eks. 1 234,50"))
         return whole, fraction
     if dots == 1:
         whole, fraction = number.split(".")
         if len(fraction) == 3:
-            raise _amount_error(text, "tvetydig – skriv 1 234 for tusen, eller bruk komma som desimaltegn (1,23)")
+            raise _amount_error(text, _("tvetydig – skriv 1 234 for tusen, eller bruk komma som desimaltegn (1,23)"))
         return whole, fraction
     return number, None
 
@@ -78,7 +82,7 @@ def parse_amount(text: str) -> Decimal:
         sign, digits, fraction = plain.groups()
         amount = Decimal(f"{digits.replace(' ', '').replace(_NBSP, '')}.{fraction or '0'}").quantize(_CENT)
         if amount > MAX_AMOUNT:
-            raise _amount_error(text, "beløpet er for stort")
+            raise _amount_error(text, _("beløpet er for stort"))
         return -amount if sign and amount else amount
     return _parse_amount_general(text)
 
@@ -91,37 +95,37 @@ def _parse_amount_general(text: str) -> Decimal:
     rest, prefixes = _CURRENCY_PREFIX.subn("", rest)
     if rest.startswith("-"):
         if negative:
-            raise _amount_error(text, "ugyldig fortegn")
+            raise _amount_error(text, _("ugyldig fortegn"))
         negative = True
         rest = rest[1:].lstrip()
     rest, suffixes = _CURRENCY_SUFFIX.subn("", rest)
     if prefixes + suffixes > 1:
-        raise _amount_error(text, "ugyldig – skriv «kr» bare én gang")
+        raise _amount_error(text, _("ugyldig – skriv «kr» bare én gang"))
     if not rest:
-        raise ValueError("Beløp mangler")
+        raise ValueError(_("Beløp mangler"))
     whole_kroner = rest.endswith(",-")
     if whole_kroner:
         rest = rest[:-2]
     number = _SPACE_CHARS.sub(" ", rest)
     if not _NUMBER_CHARS.fullmatch(number):
-        raise _amount_error(text, "ugyldig – bare siffer, mellomrom, komma og punktum er tillatt")
+        raise _amount_error(text, _("ugyldig – bare siffer, mellomrom, komma og punktum er tillatt"))
     if whole_kroner:
         if "," in number:
-            raise _amount_error(text, "«,-» betyr hele kroner og kan ikke ha desimaler foran")
+            raise _amount_error(text, _("«,-» betyr hele kroner og kan ikke ha desimaler foran"))
         whole, fraction = number, None
     else:
         whole, fraction = _split_decimal(text, number)
     integer = _integer_part(text, whole)
     if fraction is not None:
         if not fraction:
-            raise _amount_error(text, "mangler desimaler etter desimaltegnet")
+            raise _amount_error(text, _("mangler desimaler etter desimaltegnet"))
         if not fraction.isdigit():
-            raise _amount_error(text, "ugyldig – desimalene må være siffer")
+            raise _amount_error(text, _("ugyldig – desimalene må være siffer"))
         if len(fraction) > 2:
-            raise _amount_error(text, "et beløp kan ha høyst to desimaler (øre)")
+            raise _amount_error(text, _("et beløp kan ha høyst to desimaler (øre)"))
     amount = Decimal(f"{integer}.{fraction or '0'}").quantize(_CENT)
     if amount > MAX_AMOUNT:
-        raise _amount_error(text, "beløpet er for stort")
+        raise _amount_error(text, _("beløpet er for stort"))
     if negative and amount:
         return -amount
     return amount
@@ -139,30 +143,30 @@ def format_amount(amount: Decimal) -> str:
 
 
 def _date_error(text: str, reason: str) -> ValueError:
-    return ValueError(f"Ugyldig dato «{text.strip()}»: {reason}")
+    return ValueError(_("Ugyldig dato «%(text)s»: %(reason)s", text=text.strip(), reason=reason))
 
 
 def parse_date(text: str) -> date:
     """Read ``31.12.2026``, ``1.2.2026`` or ``2026-12-31``; anything else raises ValueError (Norwegian)."""
     stripped = text.strip()
     if not stripped:
-        raise ValueError("Dato mangler")
+        raise ValueError(_("Dato mangler"))
     if match := _NORWEGIAN_DATE.fullmatch(stripped):
         day, month, year = match.groups()
         if len(year) == 2:
-            raise _date_error(text, "skriv året med fire siffer, f.eks. 31.12.2026")
+            raise _date_error(text, _("skriv året med fire siffer, f.eks. 31.12.2026"))
         if len(year) != 4:
-            raise _date_error(text, "bruk dd.mm.åååå (f.eks. 31.12.2026) eller åååå-mm-dd")
+            raise _date_error(text, _("bruk dd.mm.åååå (f.eks. 31.12.2026) eller åååå-mm-dd"))
     elif match := _ISO_DATE.fullmatch(stripped):
         year, month, day = match.groups()
     else:
-        raise _date_error(text, "bruk dd.mm.åååå (f.eks. 31.12.2026) eller åååå-mm-dd")
+        raise _date_error(text, _("bruk dd.mm.åååå (f.eks. 31.12.2026) eller åååå-mm-dd"))
     if int(year) < 1900:
-        raise _date_error(text, f"årstallet {int(year)} er ikke gyldig")
+        raise _date_error(text, _("årstallet %(year)s er ikke gyldig", year=int(year)))
     try:
         return date(int(year), int(month), int(day))
     except ValueError:
-        raise _date_error(text, "datoen finnes ikke") from None
+        raise _date_error(text, _("datoen finnes ikke")) from None
 
 
 def format_date(day: date) -> str:

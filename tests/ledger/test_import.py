@@ -98,10 +98,30 @@ def test_bad_rows_are_listed_with_line_and_reason_and_nothing_is_written(logged_
     assert db.session.scalar(select(func.count()).select_from(Customer)) == 0
 
 
+def test_a_user_reading_english_gets_the_bad_rows_reasons_in_english(logged_in: Any, firm: Any) -> None:
+    logged_in.post("/language/en")
+    content = GOOD_CSV + (
+        "1003;Ola;person;;;;;;5004;;12345;01.10.2026;15.10.2026;100,00;\n"  # bad KID check digit
+        "1004;Per;person;;;;;;5005;;;01.10.2026;32.10.2026;100,00;\n"  # bad date
+        "1005;;person;;;;;;5006;;;01.10.2026;15.10.2026;1.234;\n"  # missing name (then an ambiguous amount)
+        "1007;Siv;person;;;;;;5001;;;01.10.2026;15.10.2026;10,00;\n"  # duplicate invoice no
+    )
+    response = upload(logged_in, content.encode())
+    page = logged_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "<td>5</td><td>KID 12345: The KID has a wrong check digit (MOD10/MOD11)</td>" in page
+    assert "<td>6</td><td>due date: Invalid date “32.10.2026”: the date does not exist</td>" in page
+    assert "<td>7</td><td>the name is missing</td>" in page
+    assert "<td>8</td><td>invoice no. 5001 is also on line 2</td>" in page
+    missing = upload(logged_in, b"foo;bar\n1;2\n")
+    assert "The file lacks the columns: kundenr, navn." in logged_in.get(missing.headers["Location"]).get_data(
+        as_text=True
+    )
+
+
 def test_file_without_required_columns_is_refused_whole(logged_in: Any, firm: Any) -> None:
     response = upload(logged_in, b"foo;bar\n1;2\n")
     page = logged_in.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Filen mangler kolonnene: customer_no, name." in page
+    assert "Filen mangler kolonnene: kundenr, navn." in page
     assert db.session.scalar(select(func.count()).select_from(Customer)) == 0
 
 
@@ -143,3 +163,18 @@ def test_import_writes_the_analysed_rows_and_parses_again_if_they_are_unreadable
     assert db.session.scalar(select(func.count()).select_from(CustomerPost)) == 3
     post = db.session.scalar(select(CustomerPost).where(CustomerPost.invoice_no == "5001"))
     assert post is not None and post.kid == "0000012344" and post.open_amount == Decimal("1234.50")
+
+
+def test_a_worker_keeps_the_reasons_in_the_uploaders_language(app: Any, firm: Any) -> None:
+    from svea_web import jobs
+    from svea_web.ledger import services
+
+    bad = (GOOD_CSV + "1005;;person;;;;;;5006;;;01.10.2026;15.10.2026;100,00;\n").encode()
+    reasons = {}
+    for language in ("en", "nb", None):
+        # As in worker.py: an app context, no request.
+        batch = services.create_batch(firm.client.id, None, "poster.csv", bad)
+        jobs.analyze_import(batch.id, language)
+        reasons[language] = db.session.get_one(ImportBatch, batch.id).row_errors
+    assert reasons["en"] == [{"line": 5, "reason": "the name is missing"}]
+    assert reasons["nb"] == reasons[None] == [{"line": 5, "reason": "navn mangler"}]
