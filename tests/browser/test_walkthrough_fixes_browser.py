@@ -1,7 +1,7 @@
 """What a user met walking through the app in Chromium, each proved once it behaves.
 
-The address bar stays on the Inkassosaker tab, a search in Reskontro keeps the chosen filter and
-sort, each Purrestopp card's labels name its own fields, and a payment sent without a chosen post
+The address bar stays on the Inkassosaker tab, a search in Reskontro or Kunder keeps the chosen filter
+and sort, each Purrestopp card's labels name its own fields, and a payment sent without a chosen post
 is stopped in the browser while the search hits are still on screen.
 """
 
@@ -65,6 +65,24 @@ def test_a_ledger_search_keeps_the_chosen_filter_and_sort(page: Any, live_server
     table = page.locator("#posts")
     assert table.locator("tbody tr td:first-child").all_inner_texts() == ["7002", "7001"]
     assert page.get_by_role("link", name="Forfalte").get_attribute("aria-current") == "true"
+
+
+def test_a_customer_search_keeps_the_chosen_sort(page: Any, live_server: str, firm: Any) -> None:
+    for number, name in (("301", "Berg Bygg AS"), ("302", "Berg Maling AS"), ("303", "Fjell Data AS")):
+        factories.customer(firm.client.id, name, customer_no=number)
+    db.session.commit()
+    _log_in(page, live_server, firm, "/ledger/customers")
+
+    page.get_by_role("link", name="Kundenr").click()
+    page.wait_for_url("**sort=customer_no**")
+    page.get_by_role("link", name="Kundenr ▲").click()
+    page.wait_for_url("**dir=desc**")
+    page.get_by_label("Søk (navn, kundenr, org.nr.)").fill("Berg")
+    page.wait_for_url("**q=Berg**")
+
+    assert "sort=customer_no" in page.url and "dir=desc" in page.url
+    numbers = page.locator("#customers-table tbody tr td:first-child").all_inner_texts()
+    assert numbers == ["302", "301"]
 
 
 def test_each_pause_card_has_labels_for_its_own_fields(page: Any, live_server: str, firm: Any) -> None:
