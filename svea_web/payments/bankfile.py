@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
+
+from flask_babel import gettext as _
 
 from svea_web.gc_pause import cycle_collection_paused
 
@@ -13,11 +16,25 @@ KIND_OCR = "ocr"
 KIND_CAMT054 = "camt054"
 
 
+_LINE = re.compile(r"Linje (\d+)(?:, kolonne (\d+))?")
+
+
+def _where_for_user(where: str) -> str:
+    # The readers name a line «Linje 12» for every record they read; translated only here, when a file
+    # is refused, so reading a large file costs no gettext call a line.
+    line = _LINE.fullmatch(where)
+    if line is None:
+        return where  # an element path of the XML, the same in every language
+    if line.group(2) is None:
+        return _("Linje %(line)s", line=line.group(1))
+    return _("Linje %(line)s, kolonne %(column)s", line=line.group(1), column=line.group(2))
+
+
 class PaymentFileError(ValueError):
     """The file is refused whole. ``where`` is the line (OCR) or the element path (camt.054)."""
 
     def __init__(self, where: str, reason: str) -> None:
-        super().__init__(f"{where}: {reason}" if where else reason)
+        super().__init__(f"{_where_for_user(where)}: {reason}" if where else reason)
         self.where = where
         self.reason = reason
 
@@ -90,7 +107,9 @@ def detect_kind(data: bytes) -> str:
         return KIND_OCR
     if head.startswith(b"<"):
         return KIND_CAMT054
-    raise PaymentFileError("", "Ukjent filformat: verken OCR giro (poster som starter med «NY») eller camt.054 (XML)")
+    raise PaymentFileError(
+        "", _("Ukjent filformat: verken OCR giro (poster som starter med «NY») eller camt.054 (XML)")
+    )
 
 
 def parse_payment_file(data: bytes) -> ParsedFile:
@@ -101,5 +120,5 @@ def parse_payment_file(data: bytes) -> ParsedFile:
     with cycle_collection_paused():
         parsed = ocr.parse(data) if kind == KIND_OCR else camt054.parse(data)
     if sum((abs(t.amount) for t in parsed.transactions), Decimal(0)) > MAX_AMOUNT:
-        raise PaymentFileError("", "Summen av beløpene i filen er for stor")
+        raise PaymentFileError("", _("Summen av beløpene i filen er for stor"))
     return parsed

@@ -24,6 +24,7 @@ from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
+from flask_babel import gettext as _
 
 from svea_web.payments.bankfile import KIND_CAMT054, BankTransaction, ParsedFile, PaymentFileError
 from svea_web.rules.parsing import MAX_AMOUNT
@@ -72,13 +73,13 @@ class _Node:
     def require(self, *names: str) -> _Node:
         node = self.find(*names)
         if node is None:
-            raise PaymentFileError(f"{self.path}/{'/'.join(names)}", "elementet mangler")
+            raise PaymentFileError(f"{self.path}/{'/'.join(names)}", _("elementet mangler"))
         return node
 
     def require_text(self, *names: str) -> str:
         value = self.text(*names)
         if value is None:
-            raise PaymentFileError(f"{self.path}/{'/'.join(names)}", "elementet mangler eller er tomt")
+            raise PaymentFileError(f"{self.path}/{'/'.join(names)}", _("elementet mangler eller er tomt"))
         return value
 
 
@@ -87,16 +88,16 @@ def _load(data: bytes) -> _Node:
         root = safe_xml.fromstring(data, forbid_dtd=True)
     except DefusedXmlException as error:
         raise PaymentFileError(
-            "", f"Filen er avvist: XML med DTD eller entiteter godtas ikke ({type(error).__name__})"
+            "", _("Filen er avvist: XML med DTD eller entiteter godtas ikke (%(kind)s)", kind=type(error).__name__)
         ) from None
     except ParseError as error:
         line, column = error.position
-        raise PaymentFileError(f"Linje {line}, kolonne {column + 1}", "filen er ikke gyldig XML") from None
+        raise PaymentFileError(f"Linje {line}, kolonne {column + 1}", _("filen er ikke gyldig XML")) from None
     except (LookupError, ValueError):
         # The XML declaration names an encoding Python does not know, or one that cannot be applied.
-        raise PaymentFileError("Linje 1", "ukjent tegnkoding i XML-deklarasjonen") from None
+        raise PaymentFileError("Linje 1", _("ukjent tegnkoding i XML-deklarasjonen")) from None
     if not NAMESPACE.fullmatch(root.tag):
-        raise PaymentFileError(_local(root.tag), f"ikke en camt.054-fil (rotelementet er {root.tag})")
+        raise PaymentFileError(_local(root.tag), _("ikke en camt.054-fil (rotelementet er %(tag)s)", tag=root.tag))
     return _Node(root, "Document")
 
 
@@ -104,15 +105,22 @@ def _amount(node: _Node, currency_required: bool) -> tuple[Decimal, str]:
     raw = (node.element.text or "").strip()
     # ISO 20022 amounts: digits with at most one decimal point, no sign, no exponent.
     if not _AMOUNT.fullmatch(raw):
-        raise PaymentFileError(node.path, f"«{raw[:40]}» er ikke et beløp")
+        raise PaymentFileError(node.path, _("«%(raw)s» er ikke et beløp", raw=raw[:40]))
     amount = Decimal(raw)
     currency = node.element.get("Ccy", "")
     if currency_required and currency != CURRENCY:
-        raise PaymentFileError(node.path, f"beløpet er i {currency or 'ukjent valuta'}; bare {CURRENCY} kan bokføres")
+        raise PaymentFileError(
+            node.path,
+            _(
+                "beløpet er i %(currency)s; bare %(ours)s kan bokføres",
+                currency=currency or _("ukjent valuta"),
+                ours=CURRENCY,
+            ),
+        )
     if amount > MAX_AMOUNT:
-        raise PaymentFileError(node.path, f"«{raw}» er for stort")
+        raise PaymentFileError(node.path, _("«%(raw)s» er for stort", raw=raw))
     if amount != amount.quantize(_CENT):
-        raise PaymentFileError(node.path, f"«{raw}» har mer enn to desimaler")
+        raise PaymentFileError(node.path, _("«%(raw)s» har mer enn to desimaler", raw=raw))
     return amount.quantize(_CENT), currency
 
 
@@ -124,14 +132,16 @@ def _date(entry: _Node) -> date:
                 try:
                     return date.fromisoformat(value[:10])
                 except ValueError:
-                    raise PaymentFileError(f"{entry.path}/{holder}/{kind}", f"«{value}» er ikke en dato") from None
-    raise PaymentFileError(f"{entry.path}/BookgDt", "bokføringsdato mangler")
+                    raise PaymentFileError(
+                        f"{entry.path}/{holder}/{kind}", _("«%(value)s» er ikke en dato", value=value)
+                    ) from None
+    raise PaymentFileError(f"{entry.path}/BookgDt", _("bokføringsdato mangler"))
 
 
 def _status(entry: _Node) -> str:
     status = entry.child("Sts")
     if status is None:
-        raise PaymentFileError(f"{entry.path}/Sts", "status mangler")
+        raise PaymentFileError(f"{entry.path}/Sts", _("status mangler"))
     # 001.02-001.07 carry the code as text, later versions in Sts/Cd (or Sts/Prtry).
     return (status.text("Cd") or status.text("Prtry") or (status.element.text or "").strip()).upper()
 
@@ -139,7 +149,7 @@ def _status(entry: _Node) -> str:
 def _direction(node: _Node, inherited: str | None) -> str:
     value = node.text("CdtDbtInd") or inherited
     if value not in ("CRDT", "DBIT"):
-        raise PaymentFileError(f"{node.path}/CdtDbtInd", f"«{value or ''}» er verken CRDT eller DBIT")
+        raise PaymentFileError(f"{node.path}/CdtDbtInd", _("«%(value)s» er verken CRDT eller DBIT", value=value or ""))
     return value
 
 
@@ -147,7 +157,7 @@ def _account(notification: _Node) -> str:
     account = notification.require("Acct", "Id")
     value = account.text("IBAN") or account.text("Othr", "Id")
     if not value:
-        raise PaymentFileError(f"{account.path}/IBAN", "kontonummeret mangler")
+        raise PaymentFileError(f"{account.path}/IBAN", _("kontonummeret mangler"))
     return value
 
 
@@ -208,7 +218,7 @@ def parse(data: bytes) -> ParsedFile:
     seen: dict[str, str] = {}
     notifications = message.children("Ntfctn")
     if not notifications:
-        raise PaymentFileError(f"{message.path}/Ntfctn", "filen har ingen varsler (Ntfctn)")
+        raise PaymentFileError(f"{message.path}/Ntfctn", _("filen har ingen varsler (Ntfctn)"))
     for notification in notifications:
         account = _account(notification)
         notification_id = notification.require_text("Id")
@@ -232,7 +242,7 @@ def parse(data: bytes) -> ParsedFile:
                 if tx is not None:
                     amount_node = tx.child("Amt") or tx.find("AmtDtls", "TxAmt", "Amt")
                     if amount_node is None and len(txs) > 1:
-                        raise PaymentFileError(f"{tx.path}/Amt", "beløpet mangler for transaksjonen")
+                        raise PaymentFileError(f"{tx.path}/Amt", _("beløpet mangler for transaksjonen"))
                 amount, _currency = _amount(amount_node or entry_amount_node, currency_required=True)
                 if direction == "DBIT":
                     amount = -amount
@@ -246,7 +256,9 @@ def parse(data: bytes) -> ParsedFile:
                 else:
                     external_id = f"{account}:msg:{notification_id}:{entry_no}:{tx_no}"
                 if external_id in seen:
-                    raise PaymentFileError(node.path, f"transaksjonen har samme bankreferanse som {seen[external_id]}")
+                    raise PaymentFileError(
+                        node.path, _("transaksjonen har samme bankreferanse som %(other)s", other=seen[external_id])
+                    )
                 seen[external_id] = node.path
                 kids, text = _remittance(tx) if tx else ((), entry.text("AddtlNtryInf"))
                 payer_name, payer_account = _party(tx, "Dbtr") if tx else (None, None)

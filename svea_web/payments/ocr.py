@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 import netsgiro
+from flask_babel import gettext as _
 from netsgiro import records as nets_records
 
 from svea_web.payments.bankfile import KIND_OCR, BankTransaction, ParsedFile, PaymentFileError
@@ -68,18 +69,22 @@ _RECORD_CLASSES: dict[int, type[nets_records.Record]] = {
 def _read_record(number: int, line: str) -> nets_records.Record:
     where = f"Linje {number}"
     if len(line) != RECORD_LENGTH:
-        raise PaymentFileError(where, f"en post må være nøyaktig {RECORD_LENGTH} tegn, denne har {len(line)}")
+        raise PaymentFileError(
+            where,
+            _("en post må være nøyaktig %(length)s tegn, denne har %(found)s", length=RECORD_LENGTH, found=len(line)),
+        )
     if not line.startswith("NY"):
-        raise PaymentFileError(where, "en post må starte med «NY»")
+        raise PaymentFileError(where, _("en post må starte med «NY»"))
     code = line[6:8]
     record_class = _RECORD_CLASSES.get(int(code)) if code.isdigit() else None
     if record_class is None:
-        raise PaymentFileError(where, f"ukjent posttype «{code}»")
+        raise PaymentFileError(where, _("ukjent posttype «%(code)s»", code=code))
     try:
         return record_class.from_string(line)
     except (ValueError, TypeError, KeyError) as error:
         raise PaymentFileError(
-            where, f"posten har ikke formatet for posttype {code} ({_TYPE_NAMES[int(code)]})"
+            where,
+            _("posten har ikke formatet for posttype %(code)s (%(name)s)", code=code, name=_TYPE_NAMES[int(code)]),
         ) from error
 
 
@@ -100,7 +105,7 @@ def parse(data: bytes) -> ParsedFile:
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
-        raise PaymentFileError("", "Filen er tom")
+        raise PaymentFileError("", _("Filen er tom"))
     parsed = ParsedFile(kind=KIND_OCR)
     started = ended = False
     assignment: _Assignment | None = None
@@ -118,7 +123,11 @@ def parse(data: bytes) -> ParsedFile:
         if len(records) != expects:
             raise PaymentFileError(
                 f"Linje {assignment.pending_line}",
-                f"transaksjon {first.transaction_number} mangler posttype {30 + len(records)}",
+                _(
+                    "transaksjon %(number)s mangler posttype %(code)s",
+                    number=first.transaction_number,
+                    code=30 + len(records),
+                ),
             )
         # The fields straight from netsgiro's records: building netsgiro.Transaction objects too would
         # validate every field a second time, which is most of the cost of a 10,000-payment file.
@@ -132,7 +141,9 @@ def parse(data: bytes) -> ParsedFile:
         )
         amount = (Decimal(item1.amount) / 100 * (-1 if item1.sign == "-" else 1)).quantize(_CENT)
         if abs(amount) > MAX_AMOUNT:
-            raise PaymentFileError(f"Linje {assignment.pending_line}", f"beløpet {amount} er for stort")
+            raise PaymentFileError(
+                f"Linje {assignment.pending_line}", _("beløpet %(amount)s er for stort", amount=amount)
+            )
         account = item2.debit_account
         assignment.amounts.append(amount)
         start = assignment.start
@@ -154,41 +165,46 @@ def parse(data: bytes) -> ParsedFile:
     for number, line in enumerate(lines, start=1):
         where = f"Linje {number}"
         if ended:
-            raise PaymentFileError(where, "poster etter forsendelse slutt (posttype 89)")
+            raise PaymentFileError(where, _("poster etter forsendelse slutt (posttype 89)"))
         record = _read_record(number, line)
         if not started:
             if not isinstance(record, nets_records.TransmissionStart):
-                raise PaymentFileError(where, "filen må starte med forsendelse start (posttype 10)")
+                raise PaymentFileError(where, _("filen må starte med forsendelse start (posttype 10)"))
             started = True
             file_records += 1
             continue
         file_records += 1
         if isinstance(record, nets_records.TransmissionStart):
-            raise PaymentFileError(where, "forsendelse start (posttype 10) to ganger")
+            raise PaymentFileError(where, _("forsendelse start (posttype 10) to ganger"))
         if isinstance(record, nets_records.AssignmentStart):
             if assignment is not None:
-                raise PaymentFileError(where, f"nytt oppdrag før oppdraget fra linje {assignment.line} er avsluttet")
+                raise PaymentFileError(
+                    where, _("nytt oppdrag før oppdraget fra linje %(line)s er avsluttet", line=assignment.line)
+                )
             if record.service_code != netsgiro.ServiceCode.OCR_GIRO:
                 raise PaymentFileError(
-                    where, "oppdraget er ikke OCR giro (tjenestekode 09); AvtaleGiro-filer er ikke innbetalinger"
+                    where, _("oppdraget er ikke OCR giro (tjenestekode 09); AvtaleGiro-filer er ikke innbetalinger")
                 )
             assignment = _Assignment(number, record)
             continue
         if isinstance(record, nets_records.TransactionRecord):
             if assignment is None:
-                raise PaymentFileError(where, "transaksjonspost utenfor et oppdrag")
+                raise PaymentFileError(where, _("transaksjonspost utenfor et oppdrag"))
             assignment.records += 1
             if isinstance(record, nets_records.TransactionAmountItem1):
                 finish_transaction()
                 if record.transaction_number in assignment.seen_numbers:
-                    raise PaymentFileError(where, f"transaksjonsnummer {record.transaction_number} finnes to ganger")
+                    raise PaymentFileError(
+                        where, _("transaksjonsnummer %(number)s finnes to ganger", number=record.transaction_number)
+                    )
                 assignment.seen_numbers.add(record.transaction_number)
                 assignment.pending = [record]
                 assignment.pending_line = number
                 continue
             if not assignment.pending or assignment.pending[0].transaction_number != record.transaction_number:
                 raise PaymentFileError(
-                    where, f"posten hører ikke til noen transaksjon (nr. {record.transaction_number})"
+                    where,
+                    _("posten hører ikke til noen transaksjon (nr. %(number)s)", number=record.transaction_number),
                 )
             expected = (
                 nets_records.TransactionAmountItem2
@@ -196,30 +212,36 @@ def parse(data: bytes) -> ParsedFile:
                 else (nets_records.TransactionAmountItem3)
             )
             if not isinstance(record, expected) or len(assignment.pending) > 2:
-                raise PaymentFileError(where, "beløpspostene kommer i feil rekkefølge")
+                raise PaymentFileError(where, _("beløpspostene kommer i feil rekkefølge"))
             if record.transaction_type != assignment.pending[0].transaction_type:
-                raise PaymentFileError(where, "transaksjonstypen er ikke den samme som i beløpspost 1")
+                raise PaymentFileError(where, _("transaksjonstypen er ikke den samme som i beløpspost 1"))
             assignment.pending.append(record)
             continue
         if isinstance(record, nets_records.AssignmentEnd):
             if assignment is None:
-                raise PaymentFileError(where, "oppdrag slutt uten oppdrag start")
+                raise PaymentFileError(where, _("oppdrag slutt uten oppdrag start"))
             finish_transaction()
-            _check_totals(where, "oppdraget", record, len(assignment.amounts), assignment.records, assignment.amounts)
+            _check_totals(where, "assignment", record, len(assignment.amounts), assignment.records, assignment.amounts)
             file_transactions += len(assignment.amounts)
             file_amounts.extend(assignment.amounts)
             assignment = None
             continue
         if isinstance(record, nets_records.TransmissionEnd):
             if assignment is not None:
-                raise PaymentFileError(where, f"oppdraget fra linje {assignment.line} er ikke avsluttet (posttype 88)")
-            _check_totals(where, "forsendelsen", record, file_transactions, file_records, file_amounts)
+                raise PaymentFileError(
+                    where, _("oppdraget fra linje %(line)s er ikke avsluttet (posttype 88)", line=assignment.line)
+                )
+            _check_totals(where, "transmission", record, file_transactions, file_records, file_amounts)
             ended = True
             continue
-        raise PaymentFileError(where, f"posttype {line[6:8]} hører ikke hjemme i en OCR giro-fil")
+        raise PaymentFileError(where, _("posttype %(code)s hører ikke hjemme i en OCR giro-fil", code=line[6:8]))
     if not ended:
-        raise PaymentFileError(f"Linje {len(lines)}", "filen slutter uten forsendelse slutt (posttype 89)")
+        raise PaymentFileError(f"Linje {len(lines)}", _("filen slutter uten forsendelse slutt (posttype 89)"))
     return parsed
+
+
+def _whole(what: str) -> str:
+    return _("oppdraget") if what == "assignment" else _("forsendelsen")
 
 
 def _check_totals(
@@ -231,16 +253,40 @@ def _check_totals(
     amounts: list[Decimal],
 ) -> None:
     if record.num_transactions != transactions:
-        raise PaymentFileError(where, f"{what} oppgir {record.num_transactions} transaksjoner, men har {transactions}")
+        raise PaymentFileError(
+            where,
+            _(
+                "%(what)s oppgir %(stated)s transaksjoner, men har %(found)s",
+                what=_whole(what),
+                stated=record.num_transactions,
+                found=transactions,
+            ),
+        )
     if record.num_records != records:
-        raise PaymentFileError(where, f"{what} oppgir {record.num_records} poster, men har {records}")
+        raise PaymentFileError(
+            where,
+            _(
+                "%(what)s oppgir %(stated)s poster, men har %(found)s",
+                what=_whole(what),
+                stated=record.num_records,
+                found=records,
+            ),
+        )
     total = record.total_amount
     if total is None:
         return
     stated = Decimal(total) / 100
     # Nets' description does not say whether reversals count negative in the total; both readings pass.
     if stated not in (sum(amounts, Decimal(0)), sum((abs(a) for a in amounts), Decimal(0))):
-        raise PaymentFileError(where, f"{what} oppgir sum {stated}, men transaksjonene er {sum(amounts, Decimal(0))}")
+        raise PaymentFileError(
+            where,
+            _(
+                "%(what)s oppgir sum %(stated)s, men transaksjonene er %(found)s",
+                what=_whole(what),
+                stated=stated,
+                found=sum(amounts, Decimal(0)),
+            ),
+        )
 
 
 def write(

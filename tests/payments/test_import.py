@@ -242,6 +242,17 @@ def test_a_broken_file_is_refused_whole_naming_the_line_and_nothing_is_written(l
     assert reload(post).open_amount == Decimal("1020.00")
 
 
+def test_a_user_reading_english_is_told_why_a_file_is_refused_in_english(logged_in, firm):
+    logged_in.post("/language/en")
+    lines = OCR_SAMPLE.decode().splitlines()
+    lines[9] = lines[9][:70]
+    page = upload(logged_in, "ocr.txt", "\n".join(lines).encode()).get_data(as_text=True)
+    assert "Line 10: a record must be exactly 80 characters, this one has 70" in page
+    broken = CAMT_SAMPLE.replace(b'<Amt Ccy="NOK">2450.00</Amt>', b'<Amt Ccy="NOK">2450,00</Amt>')
+    page = upload(logged_in, "camt054.xml", broken).get_data(as_text=True)
+    assert "TxDtls[2]/AmtDtls/TxAmt/Amt: “2450,00” is not an amount" in page
+
+
 def test_a_broken_camt054_is_refused_naming_the_element(logged_in, firm):
     broken = CAMT_SAMPLE.replace(b'<Amt Ccy="NOK">2450.00</Amt>', b'<Amt Ccy="NOK">2450,00</Amt>')
 
