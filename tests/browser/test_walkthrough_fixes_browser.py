@@ -2,7 +2,8 @@
 
 The address bar stays on the Inkassosaker tab, a search in Reskontro or Kunder keeps the chosen filter
 and sort, each Purrestopp card's labels name its own fields, and a payment sent without a chosen post
-is stopped in the browser while the search hits are still on screen.
+is stopped in the browser while the search hits are still on screen, and the reason for a reversal
+is typed into the field its label names.
 """
 
 from __future__ import annotations
@@ -125,3 +126,22 @@ def test_a_payment_without_a_chosen_post_is_stopped_before_the_search_hits_are_l
     page.get_by_role("button", name="Registrer").click()
     page.get_by_text("Innbetalingen på 1\u00a0250,00 kr er registrert.").wait_for()
     assert db.session.query(Payment).filter_by(client_id=firm.client.id).count() == 1
+
+
+def test_a_payment_is_reversed_with_the_reason_typed_under_its_label(page: Any, live_server: str, firm: Any) -> None:
+    kari = factories.customer(firm.client.id, "Kari Nordmann")
+    factories.post(kari, "1000.00", invoice_no="20418")
+    db.session.commit()
+    _log_in(page, live_server, firm, "/payments/new")
+    page.get_by_label("Finn posten: KID, fakturanr, motpostnr, kundenr eller kundenavn").fill("20418")
+    page.get_by_label("20418").check()
+    page.get_by_role("button", name="Registrer").click()
+    page.get_by_text("Innbetalingen på 1\u00a0000,00 kr er registrert.").wait_for()
+
+    page.get_by_text("Reverser innbetalingen").click()
+    # The label said for="reason" while the field was id="reverse-reason": the label named nothing.
+    page.locator("#reverse-form").get_by_label("Begrunnelse").fill("Feil kunde")
+    page.get_by_role("button", name="Reverser", exact=True).click()
+
+    page.get_by_text("Innbetalingen er reversert og ligger igjen til avstemming.").wait_for()
+    assert page.locator("#allocations").get_by_text("Feil kunde").first.is_visible()
