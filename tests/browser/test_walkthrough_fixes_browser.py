@@ -2,8 +2,8 @@
 
 The address bar stays on the Inkassosaker tab, a search in Reskontro or Kunder keeps the chosen filter
 and sort, each Purrestopp card's labels name its own fields, and a payment sent without a chosen post
-is stopped in the browser while the search hits are still on screen, and the reason for a reversal
-is typed into the field its label names.
+is stopped in the browser while the search hits are still on screen, the reason for a reversal
+is typed into the field its label names, and Purring's «Oppsett Svea» link opens Oppsett Svea.
 """
 
 from __future__ import annotations
@@ -145,3 +145,16 @@ def test_a_payment_is_reversed_with_the_reason_typed_under_its_label(page: Any, 
 
     page.get_by_text("Innbetalingen er reversert og ligger igjen til avstemming.").wait_for()
     assert page.locator("#allocations").get_by_text("Feil kunde").first.is_visible()
+
+
+def test_the_level_link_on_purring_opens_oppsett_svea_where_the_level_is(
+    page: Any, live_server: str, firm: Any
+) -> None:
+    _log_in(page, live_server, firm, "/dunning/")
+    page.get_by_role("heading", name="Svea kjører purringene").wait_for()
+    # Svea sends the reminders at this level, so the app's letters need no account number yet.
+    assert page.get_by_text("Kontonummer mangler").count() == 0
+
+    page.get_by_role("link", name="Endre nivå i Oppsett Svea").click()
+    page.wait_for_url("**/settings/svea")
+    assert page.get_by_text("Nivå som sendes Svea").first.is_visible()
