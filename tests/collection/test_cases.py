@@ -69,7 +69,7 @@ def test_marked_post_becomes_a_case_with_a_number_and_the_post_gets_the_svea_ref
     assert location["target"] == "#collection-panel"
     progress = page_text(logged_in, location["path"], htmx=True)
     assert "1 sak er opprettet og sendes til Svea." in progress
-    assert "Sendt til Svea: 1 av 1 saker" in progress
+    assert "Sendt til Svea: 1 av 1 sak</label>" in progress
     assert "1 venter på saksnummer" in progress
     (request,) = sandbox.requests()
     assert request["status"] == "PENDING"
