@@ -16,16 +16,13 @@ import pytest
 from svea_web.extensions import db
 from svea_web.payments.models import Payment
 from tests import factories
-from tests.conftest import PASSWORD
+from tests.conftest import log_in_browser
 
 pytestmark = pytest.mark.browser
 
 
 def _log_in(page: Any, live_server: str, firm: Any, path: str) -> None:
-    page.goto(live_server + path)
-    page.get_by_label("E-post").fill(firm.admin.email)
-    page.get_by_label("Passord").fill(PASSWORD)
-    page.get_by_role("button", name="Logg inn").click()
+    log_in_browser(page, live_server + path, firm.admin.email)
     page.wait_for_url("**" + path)
 
 
