@@ -116,6 +116,10 @@ def test_send_follow_talk_close_and_find_in_the_archive(
     page.locator("#case-history").get_by_text("Saken er avsluttet: trukket tilbake av kreditor.").wait_for(
         timeout=30_000
     )
+    # The tabs refresh themselves once the case is closed: it leaves Åpne saker.
+    page.locator("#open-cases").get_by_role("link", name=numbers["Kari Nordmann"]).wait_for(
+        state="detached", timeout=30_000
+    )
 
     page.get_by_role("tab", name=re.compile("Arkiverte saker")).click()
     page.wait_for_url("**/collection/archived")

@@ -37,10 +37,22 @@
     });
   }
 
+  function resumeSearch(root) {
+    // A search box kept through a swap (hx-preserve) while its text was being typed: when the panel
+    // around it was redrawn for another search text (a refresh that left before the typing), run the
+    // search for what the box holds now, instead of losing it.
+    var forms = root.matches && root.matches("form[data-searched]") ? [root] : root.querySelectorAll("form[data-searched]");
+    Array.prototype.forEach.call(forms, function (form) {
+      var box = form.querySelector("input[type=search]");
+      if (box && box.value !== form.dataset.searched && window.htmx) window.htmx.trigger(form, "submit");
+    });
+  }
+
   function init(root) {
     bindSelectAll(root);
     bindAutoSubmit(root);
     bindConfirm(root);
+    resumeSearch(root);
   }
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
