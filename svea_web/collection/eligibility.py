@@ -39,6 +39,7 @@ from svea_web.extensions import db
 from svea_web.ledger.models import KIND_COMPANY, POST_INVOICE, STATUS_OPEN, Customer, CustomerPost
 from svea_web.rules.dunning import DunningPolicy, notice_expired
 from svea_web.setup.services import dunning_settings, svea_settings
+from svea_web.svea.models import CloseReason
 
 # Svea takes at most this many invoices in one case; a bigger group is sent as several cases.
 MAX_INVOICES_PER_CASE = 200
@@ -274,15 +275,15 @@ def _annotate(rows: list[NewCaseRow], policy: Policy, today: date) -> None:
         ):
             if notice_expired(sent_on, today):
                 stale_notice.add(post_id)
-    earlier: dict[int, list[tuple[str, str | None, str | None]]] = defaultdict(list)
+    earlier: dict[int, list[tuple[str, str | None, str | None, str | None]]] = defaultdict(list)
     if post_ids:
-        for post_id, state, case_number, reason in db.session.execute(
-            select(CasePost.post_id, SveaCase.state, SveaCase.case_number, SveaCase.last_error)
+        for post_id, state, case_number, reason, close_reason in db.session.execute(
+            select(CasePost.post_id, SveaCase.state, SveaCase.case_number, SveaCase.last_error, SveaCase.close_reason)
             .join(SveaCase, SveaCase.id == CasePost.case_id)
             .where(CasePost.post_id.in_(post_ids), CasePost.active.is_(False))
             .order_by(SveaCase.id)
         ):
-            earlier[post_id].append((state, case_number, reason))
+            earlier[post_id].append((state, case_number, reason, close_reason))
     for row in rows:
         row.warnings = debtor_warnings(row.customer)
         if policy.required_steps and any((post.reminder_step or 0) < policy.required_steps for post in row.posts):
@@ -293,9 +294,19 @@ def _annotate(rows: list[NewCaseRow], policy: Policy, today: date) -> None:
             row.warnings.append(_("Inkassovarselet er over 6 måneder gammelt – send et nytt før saken overleveres"))
         notes: list[tuple[str, str]] = []
         for post in row.posts:
-            for state, case_number, reason in earlier.get(post.id, [])[-1:]:
+            for state, case_number, reason, close_reason in earlier.get(post.id, [])[-1:]:
                 if state == CASE_REJECTED:
                     note = ("danger", _("Avvist av Svea: %(reason)s", reason=reason or ""))
+                elif close_reason == CloseReason.PAID_TO_CREDITOR.value:
+                    # The customer paid the firm, but no payment is booked: the post is open in the ledger.
+                    note = (
+                        "danger",
+                        _(
+                            "Sak %(number)s ble avsluttet som betalt direkte til oss – registrer innbetalingen "
+                            "i stedet for å sende posten på nytt",
+                            number=case_number or "",
+                        ),
+                    )
                 else:
                     note = ("info", _("Var i sak %(number)s (avsluttet)", number=case_number or ""))
                 if note not in notes:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from svea_web.collection import eligibility
-from svea_web.collection.models import CASE_OPEN, CasePost, SveaCase
+from svea_web.collection.models import CASE_CLOSED, CASE_OPEN, CasePost, SveaCase
 from svea_web.dunning.models import RUN_CONFIRMED, CustomerPause, ReminderRun, ReminderStep
 from svea_web.extensions import db
 from svea_web.rules.dunning import DunningPolicy, PostDunningState, SentStep, eligible_for_svea_after
@@ -137,6 +137,36 @@ def test_a_post_whose_collection_notice_is_over_six_months_old_is_offered_with_a
     new_row = next(row for row in rows if "NEWNOTICE" in row)
     assert "Inkassovarselet er over 6 måneder gammelt" in old_row
     assert "Inkassovarselet er over 6 måneder gammelt" not in new_row
+
+
+def _closed_case(post: Any, number: str, close_reason: str) -> None:
+    case = SveaCase(
+        client_id=post.client_id,
+        customer_id=post.customer_id,
+        level="purring",
+        state=CASE_CLOSED,
+        idempotency_key=f"k-{number}",
+        case_number=number,
+        close_reason=close_reason,
+    )
+    db.session.add(case)
+    db.session.flush()
+    db.session.add(CasePost(case_id=case.id, post_id=post.id, amount_at_handover=post.open_amount, active=False))
+    db.session.commit()
+
+
+def test_a_post_whose_case_was_closed_as_paid_to_the_firm_says_to_register_the_payment(
+    logged_in: Any, svea_firm: Any
+) -> None:
+    kari = debtor(svea_firm.client.id)
+    _closed_case(overdue_post(kari, match_no="PAIDTOUS"), "40000077", "PAID_TO_CREDITOR")
+    _closed_case(overdue_post(kari, match_no="WITHDRAWN"), "40000078", "WITHDRAWN")
+
+    rows = [row.split("</tr>")[0] for row in offered(logged_in).split("<tr")[1:]]
+    paid = next(row for row in rows if "PAIDTOUS" in row)
+    withdrawn = next(row for row in rows if "WITHDRAWN" in row)
+    assert "Sak 40000077 ble avsluttet som betalt direkte til oss – registrer innbetalingen" in paid
+    assert "Var i sak 40000078 (avsluttet)" in withdrawn and "registrer innbetalingen" not in withdrawn
 
 
 def test_a_customer_with_an_open_case_gets_newly_overdue_posts_directly(
