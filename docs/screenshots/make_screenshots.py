@@ -51,7 +51,8 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+                # --lang: date fields in Norwegian order (Chromium takes it from its UI language, not the page).
+                args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--lang=nb-NO"],
             )
             page = browser.new_page(viewport={"width": 1360, "height": 900}, locale="nb-NO")
             page.goto(base + "/login")
@@ -83,13 +84,20 @@ def main() -> None:
             for path, name in [
                 ("/overview/", "oversikt"),
                 ("/ledger/posts?filter=overdue", "reskontro"),
-                ("/dunning/", "purring"),
                 ("/payments/", "innbetaling"),
                 ("/settings/svea", "oppsett-svea"),
             ]:
                 page.goto(base + path)
                 page.wait_for_load_state("networkidle")
                 page.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
+            # Purring: the firm that runs its own reminders before handing over (level Inkasso), previewing a run.
+            page.locator("#client-switch").select_option(label="Vestkyst Catering AS")
+            page.get_by_role("button", name="Bytt").click()
+            page.wait_for_load_state("networkidle")
+            page.goto(base + "/dunning/")
+            page.get_by_role("button", name="Vis forhåndsvisning").click()
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(OUT / "purring.png"), full_page=False)
             browser.close()
         server.shutdown()
         redis.shutdown()
