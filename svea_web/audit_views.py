@@ -43,6 +43,7 @@ ACTION_LABELS: dict[str, Any] = {
     "dunning.resume_customer": _l("Purrestopp på kunde opphevet"),
     "dunning.pauses_expired": _l("Purrestopp utløpt"),
     "ledger.import": _l("Reskontro importert"),
+    "ledger.customer_saved": _l("Kundeopplysninger endret"),
     "mail.resend": _l("E-post sendt på nytt"),
     "payments.import_uploaded": _l("Betalingsfil lastet opp"),
     "payments.imported": _l("Betalingsfil bokført"),

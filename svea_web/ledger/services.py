@@ -243,3 +243,28 @@ def recent_batches(client_id: int, limit: int = 10) -> list[ImportBatch]:
             .limit(limit)
         )
     )
+
+
+CUSTOMER_FIELDS = ("name", "kind", "org_no", "national_id", "address", "postcode", "city", "email", "phone")
+
+
+def save_customer(customer: Customer, values: dict[str, Any], user_id: int | None) -> list[str]:
+    """Change a customer's details; a blank fødselsnummer keeps the stored one (it is never shown in full).
+
+    The names of the fields that changed (never their values: the audit trail holds no personal ids).
+    """
+    changed = []
+    for name in CUSTOMER_FIELDS:
+        value = values.get(name) or None
+        if name == "national_id" and value is None:
+            continue
+        if getattr(customer, name) != value:
+            setattr(customer, name, value)
+            changed.append(name)
+    if changed:
+        customer.updated_at = utcnow()
+        audit.record(
+            customer.client_id, "ledger.customer_saved", "customer", customer.id, ", ".join(changed), user_id=user_id
+        )
+    db.session.commit()
+    return changed

@@ -14,9 +14,9 @@ from svea_web.clock import today
 from svea_web.htmx_utils import wants_fragment
 from svea_web.jobs_queue import enqueue
 from svea_web.ledger import queries, services
-from svea_web.ledger.forms import ConfirmImportForm, ImportForm
+from svea_web.ledger.forms import ConfirmImportForm, CustomerForm, ImportForm
 from svea_web.ledger.models import Customer, ImportBatch
-from svea_web.tenancy import admin_required, client_required, current_client_id, get_scoped_or_404
+from svea_web.tenancy import admin_required, client_required, current_client_id, get_scoped_or_404, is_admin
 
 bp = Blueprint("ledger", __name__)
 
@@ -55,6 +55,21 @@ def customers() -> ResponseReturnValue:
     return render_template(template, page=page, q=q, sort=sort, direction=direction)
 
 
+@bp.route("/customers/<int:customer_id>/edit", methods=["GET", "POST"])
+@admin_required
+def edit_customer(customer_id: int) -> ResponseReturnValue:
+    cust = get_scoped_or_404(Customer, customer_id)
+    form = CustomerForm(obj=cust)
+    if request.method == "GET":
+        form.national_id.data = ""  # never sent back in full; blank keeps it
+    if form.validate_on_submit():
+        changed = services.save_customer(cust, form.data, current_user.id)
+        flash(_("Kundeopplysningene er lagret.") if changed else _("Ingenting ble endret."), "success")
+        return redirect(url_for("ledger.customer", customer_id=cust.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("ledger/customer_edit.html", customer=cust, form=form), status
+
+
 @bp.route("/customers/<int:customer_id>")
 @client_required
 def customer(customer_id: int) -> ResponseReturnValue:
@@ -70,6 +85,7 @@ def customer(customer_id: int) -> ResponseReturnValue:
     return render_template(
         "ledger/customer.html",
         customer=cust,
+        can_edit=is_admin(),
         page=page,
         pq=pq,
         today=day,
