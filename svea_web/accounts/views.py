@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     abort,
@@ -15,12 +17,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 from svea_web.accounts import services
 from svea_web.accounts.forms import LoginForm, SwitchClientForm
 from svea_web.extensions import limiter
-from svea_web.redirects import local_path
+from svea_web.redirects import local_path, referrer_path
 
 bp = Blueprint("accounts", __name__)
 
@@ -76,4 +80,26 @@ def switch_client() -> Response:
     if not any(m.client_id == wanted for m in g.memberships):
         abort(404)
     session["client_id"] = wanted
-    return redirect(url_for("main.index"))
+    return redirect(_same_page_in_another_firm() or url_for("main.index"))
+
+
+def _same_page_in_another_firm() -> str | None:
+    """The page the switch was made from, as far as it is not about one firm's own records: its path up to
+    the first id (/ledger/customers/12 → /ledger/customers), without the query (it may name records too),
+    if that is a page of the app; else None."""
+    path = (referrer_path() or "").split("?", 1)[0].split("#", 1)[0]
+    kept: list[str] = []
+    for part in path.split("/")[1:]:
+        if part.isdigit():
+            break
+        kept.append(part)
+    target = "/" + "/".join(kept)
+    if not path or target == "/":
+        return None
+    try:
+        current_app.url_map.bind("localhost").match(target, method="GET")
+    except RequestRedirect as moved:  # /payments → /payments/
+        return urlsplit(moved.new_url).path
+    except HTTPException:
+        return None
+    return target

@@ -79,6 +79,29 @@ def test_a_user_switches_between_their_client_firms(client: Any, auth: Any, make
     assert f'<option value="{second.client.id}" selected>Andre AS' in page
 
 
+def test_switching_firm_stays_on_the_same_page_but_not_on_the_old_firms_records(
+    client: Any, auth: Any, make_firm: Any
+) -> None:
+    from svea_web.accounts import services
+
+    first, second = make_firm("Første AS"), make_firm("Andre AS")
+    services.add_member(first.admin, second.client, "user")
+    db.session.commit()
+    auth.login(first.admin)
+    for came_from, lands_on in [
+        ("http://localhost/collection/open?sort=customer", "/collection/open"),
+        ("http://localhost/ledger/customers/12?page=2", "/ledger/customers"),
+        ("http://localhost/dunning/", "/dunning/"),
+        ("http://localhost/payments/7", "/payments/"),
+        ("https://evil.example/ledger/posts", "/"),
+        (None, "/"),
+    ]:
+        headers = {"Referer": came_from} if came_from else {}
+        response = client.post("/client/switch", data={"client_id": second.client.id}, headers=headers)
+        assert response.status_code == 302
+        assert response.headers["Location"] == lands_on, came_from
+
+
 def test_switching_to_a_firm_one_does_not_belong_to_is_404(client: Any, auth: Any, make_firm: Any) -> None:
     mine = make_firm()
     other = make_firm()
