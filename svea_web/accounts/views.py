@@ -87,7 +87,7 @@ def _same_page_in_another_firm() -> str | None:
     """The page the switch was made from, as far as it is not about one firm's own records: its path up to
     the first id (/ledger/customers/12 → /ledger/customers), without the query (it may name records too),
     if that is a page of the app; else None."""
-    path = (referrer_path() or "").split("?", 1)[0].split("#", 1)[0]
+    path = (referrer_path() or "").split("?", 1)[0]
     kept: list[str] = []
     for part in path.split("/")[1:]:
         if part.isdigit():

@@ -119,8 +119,7 @@ def paused_customers(client_id: int, today: date) -> Any:
 
     ``paused_until`` is the day dunning resumes (None: until lifted), as in svea_web.dunning."""
     return select(CustomerPause.customer_id).where(
-        CustomerPause.client_id == client_id,
-        or_(CustomerPause.paused_until.is_(None), CustomerPause.paused_until > today),
+        CustomerPause.client_id == client_id, CustomerPause.in_force_on(today)
     )
 
 

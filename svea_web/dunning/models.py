@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Numeric, String, UniqueConstraint, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from svea_web.accounts.models import User
@@ -153,6 +153,11 @@ class CustomerPause(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     customer: Mapped[Customer] = relationship()
+
+    @staticmethod
+    def in_force_on(day: date) -> ColumnElement[bool]:
+        """The pauses that hold on ``day``: undated ones, and dated ones before their resume day."""
+        return or_(CustomerPause.paused_until.is_(None), CustomerPause.paused_until > day)
 
 
 class LetterSettings(db.Model):  # type: ignore[name-defined]

@@ -217,7 +217,7 @@ def active_pauses(client_id: int, day: date) -> list[PauseRow]:
         .join(Customer, Customer.id == CustomerPause.customer_id)
         .where(
             CustomerPause.client_id == client_id,
-            (CustomerPause.paused_until.is_(None)) | (CustomerPause.paused_until > day),
+            CustomerPause.in_force_on(day),
         )
         .order_by(Customer.name)
     ).all()

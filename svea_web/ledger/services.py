@@ -14,6 +14,7 @@ from sqlalchemy import insert, select, update
 from svea_web import audit
 from svea_web.extensions import db
 from svea_web.ledger.csv_import import (
+    CUSTOMER_COLUMNS,
     MAX_REPORTED_ERRORS,
     ImportFileError,
     ParsedImport,
@@ -245,7 +246,8 @@ def recent_batches(client_id: int, limit: int = 10) -> list[ImportBatch]:
     )
 
 
-CUSTOMER_FIELDS = ("name", "kind", "org_no", "national_id", "address", "postcode", "city", "email", "phone")
+# What an administrator may change: a customer's columns as an import has them, but the ledger's key.
+EDITABLE_CUSTOMER_COLUMNS = tuple(column for column in CUSTOMER_COLUMNS if column != "customer_no")
 
 
 def save_customer(customer: Customer, values: dict[str, Any], user_id: int | None) -> list[str]:
@@ -254,7 +256,7 @@ def save_customer(customer: Customer, values: dict[str, Any], user_id: int | Non
     The names of the fields that changed (never their values: the audit trail holds no personal ids).
     """
     changed = []
-    for name in CUSTOMER_FIELDS:
+    for name in EDITABLE_CUSTOMER_COLUMNS:
         value = values.get(name) or None
         if name == "national_id" and value is None:
             continue
