@@ -53,6 +53,23 @@ PAST = date(2026, 6, 30)
 CHUNK = 5000
 
 
+def first_reminder(client_id: int, post_id: int, sent: date, principal: Decimal) -> dict[str, Any]:
+    """A reminder step row: the first reminder, without fee, with a 14-day deadline."""
+    return {
+        "client_id": client_id,
+        "run_id": 1,
+        "post_id": post_id,
+        "kind": "reminder",
+        "step_no": 1,
+        "sent_on": sent,
+        "deadline": sent + timedelta(days=14),
+        "principal": principal,
+        "fee": Decimal("0"),
+        "interest_until_run": Decimal("0"),
+        "amount_due": principal,
+    }
+
+
 def _bulk(model: Any, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), CHUNK):
         db.session.execute(insert(model), rows[start : start + CHUNK])
@@ -146,21 +163,7 @@ def build(posts: int, cases: int, seed: int = 10) -> tuple[int, dict[str, int]]:
     for r in overdue_open[cases : cases + len(overdue_open) // 3]:
         sent = min(r.due_date + timedelta(days=rng.randint(1, 20)), TODAY - timedelta(days=1))
         deadline = sent + timedelta(days=14)
-        step_rows.append(
-            {
-                "client_id": cid,
-                "run_id": 1,
-                "post_id": r.id,
-                "kind": "reminder",
-                "step_no": 1,
-                "sent_on": sent,
-                "deadline": deadline,
-                "principal": r.open_amount,
-                "fee": Decimal("0"),
-                "interest_until_run": Decimal("0"),
-                "amount_due": r.open_amount,
-            }
-        )
+        step_rows.append(first_reminder(cid, r.id, sent, r.open_amount))
         post_steps.append({"pid": r.id, "sent": sent, "deadline": deadline})
     for start in range(0, len(post_steps), CHUNK):
         db.session.execute(
@@ -180,21 +183,7 @@ def build(posts: int, cases: int, seed: int = 10) -> tuple[int, dict[str, int]]:
         paid_on = min(r.due_date + timedelta(days=delay), TODAY)
         if paid_on > r.due_date + timedelta(days=14):
             sent = r.due_date + timedelta(days=10)
-            step_rows.append(
-                {
-                    "client_id": cid,
-                    "run_id": 1,
-                    "post_id": r.id,
-                    "kind": "reminder",
-                    "step_no": 1,
-                    "sent_on": sent,
-                    "deadline": sent + timedelta(days=14),
-                    "principal": r.amount,
-                    "fee": Decimal("0"),
-                    "interest_until_run": Decimal("0"),
-                    "amount_due": r.amount,
-                }
-            )
+            step_rows.append(first_reminder(cid, r.id, sent, r.amount))
         source = SOURCE_SVEA if n % 10 == 0 else SOURCE_MANUAL
         payment_rows.append(
             {
